@@ -1,0 +1,296 @@
+/**
+ * The engine's host-side API: SWI-Prolog in a worker, with limits, a sandbox and a way back when
+ * the worker gets stuck. Platform-agnostic: the platform supplies a {@link WorkerFactory} and the
+ * texts of the Prolog sources ({@link PROLOG_SOURCES}).
+ *
+ * - Answers stream lazily: the worker computes the next answer only when the consumer asks for it,
+ *   and `break` (or `return()`) closes the query. A goal that is computing is stopped by the
+ *   signal or the timeout: a generator's `return()` waits for the pending answer. A consumer
+ *   should finish or break its loop; an abandoned generator keeps its query open in the worker.
+ * - Stop: aborting the signal, a timeout or closing the generator stops the goal between two time
+ *   slices; a worker that does not confirm within `stopGrace` ms is terminated and a new one
+ *   started, replaying every consulted program in order. Queries that were open on the replaced
+ *   worker end with EngineStoppedError; what queries asserted is lost, consulted programs are not.
+ * - Concurrency: each query has a Prolog engine of its own in the worker, and running goals share
+ *   the worker in time slices, so a long console query does not hold up network requests.
+ */
+import { DEFAULT_INFERENCE_LIMIT, DEFAULT_MAX_DEPTH, DEFAULT_TIMEOUT_MS, HEARTBEAT_INFERENCES, STOP_GRACE_MS, TIME_SLICE_MS } from './constants.ts'
+import { deserializeError, EngineStoppedError } from './errors.ts'
+import { JobChannel } from './job-channel.ts'
+import { INIT_ID, startSession } from './session.ts'
+import type { Goal, PrologSource, RunOptions, UdpDecodeResult, UdpMessage, WorkerFactory, WorkerInit } from './protocol.ts'
+import type { JobMessage, Session } from './session.ts'
+import type { Compound, Term } from '../wire/term.ts'
+
+export interface EngineInit {
+  /** Inferences per answer for sandboxed goals, broadcast and request. @default DEFAULT_INFERENCE_LIMIT (10_000_000) */
+  inferenceLimit?: number
+  /** Wall-clock ms per answer for sandboxed goals, broadcast and request. @default DEFAULT_TIMEOUT_MS (5_000) */
+  timeout?: number
+  /** Nesting a term may have to cross between Prolog and JavaScript. @default DEFAULT_MAX_DEPTH (1_000) */
+  maxDepth?: number
+  /** Ms a stopped goal has before its worker is replaced. @default STOP_GRACE_MS (500) */
+  stopGrace?: number
+  /** Prolog code called broadcast(p2p(Term)). */
+  onPublish?: (term: Term) => void
+  /** What Prolog printed. @default console.log / console.error */
+  onOutput?: (text: string, stream: 'stdout' | 'stderr') => void
+  /** The worker was replaced (stuck, or it failed). */
+  onRestart?: (reason: string) => void
+}
+
+export interface EngineComponents {
+  spawn: WorkerFactory
+  /** The texts of {@link PROLOG_SOURCES}. */
+  sources: PrologSource[]
+}
+
+export interface QueryOptions {
+  /** Check the goal with library(sandbox) and run it in a temporary module. @default true */
+  sandbox?: boolean
+  /** Per answer. @default EngineInit.inferenceLimit when sandboxed, else none */
+  inferenceLimit?: number
+  /** Wall-clock ms per answer. @default EngineInit.timeout when sandboxed, else none */
+  timeout?: number
+  signal?: AbortSignal
+}
+
+export interface ConsultOptions extends QueryOptions {
+  /** @default false: consulted programs are the peer's own; pass true for programs from the network. */
+  sandbox?: boolean
+  /** The file name the program is loaded as; consulting the same name again replaces it. @default a new name */
+  source?: string
+}
+
+export interface RequestOptions {
+  /** Ms to collect answers; the generator then ends quietly. @default none */
+  timeout?: number
+  /** Ends the generator quietly. */
+  signal?: AbortSignal
+}
+
+/**
+ * One answer. A query yields its successes, then ends; `failure` comes only when there was no
+ * success at all, and `error` ends the query. For query(), `bindings` maps each variable number of
+ * the goal to its value; for queryText(), each variable name (not starting with `_`). `goal` is
+ * the instantiated goal; variables are numbered across goal and bindings together.
+ */
+export type Answer =
+  | { status: 'success', goal: Term, bindings: Record<string, Term>, text?: string, last: boolean }
+  | { status: 'failure' }
+  | { status: 'error', error: Error }
+
+export type { UdpMessage }
+
+export interface Engine {
+  /** Loads program text into module user. @throws PrologError, SandboxError (with SWI-Prolog's messages), the signal's reason */
+  consult (text: string, options?: ConsultOptions): Promise<void>
+  /** @throws the signal's reason when it aborts */
+  query (goal: Term, options?: QueryOptions): AsyncGenerator<Answer>
+  /** Answers carry `text`, the bindings as the toplevel prints them (without the final `.`). */
+  queryText (text: string, options?: QueryOptions): AsyncGenerator<Answer>
+  /** Delivers a network message to local listen/2,3 handlers (broadcast/1), under the limits. */
+  broadcast (term: Term): Promise<void>
+  /** broadcast_request/1 on local handlers: each instantiated term. */
+  request (term: Term, options?: RequestOptions): AsyncGenerator<Term>
+  /** Datagram texts of library(udp_broadcast); each bad one gives `{ error: reason }`. */
+  decodeUdp (datagrams: string[]): Promise<UdpDecodeResult[]>
+  /** @throws TermConversionError when a term cannot be written (the whole batch) */
+  encodeUdp (messages: UdpMessage[]): Promise<string[]>
+  close (): Promise<void>
+}
+
+/** The Prolog sources the worker loads, next to this file (Parcel bundles them from these URLs). */
+export const PROLOG_SOURCES: ReadonlyArray<{ name: string, url: URL }> = [
+  { name: 'p2p_engine.pl', url: new URL('./p2p_engine.pl', import.meta.url) },
+  { name: 'p2p_udp.pl', url: new URL('./p2p_udp.pl', import.meta.url) },
+  { name: 'p2p_broadcast.pl', url: new URL('./p2p_broadcast.pl', import.meta.url) }
+]
+
+const LOADED_WITH_ERRORS = new Set(['PrologError', 'SandboxError'])
+
+interface Limits { options: RunOptions, timeout?: number, signal?: AbortSignal }
+interface Worker { session: Session, ready: Promise<void> }
+interface ConsultRecord { goal: Goal, limits: Limits }
+
+export async function createEngine (components: EngineComponents, init: EngineInit = {}): Promise<Engine> {
+  const inferenceLimit = init.inferenceLimit ?? DEFAULT_INFERENCE_LIMIT
+  const timeout = init.timeout ?? DEFAULT_TIMEOUT_MS
+  const grace = init.stopGrace ?? STOP_GRACE_MS
+  const onOutput = init.onOutput ?? ((text, stream) => { (stream === 'stderr' ? console.error : console.log)(text.replace(/\n$/, '')) })
+  const workerInit: WorkerInit = {
+    sources: components.sources,
+    load: PROLOG_SOURCES.map(s => s.name),
+    maxDepth: init.maxDepth ?? DEFAULT_MAX_DEPTH,
+    heartbeat: HEARTBEAT_INFERENCES,
+    timeSlice: TIME_SLICE_MS
+  }
+  const consults: ConsultRecord[] = []
+  const started = new WeakSet<Session>()
+  let closed = false
+  let broken: string | undefined
+  let nextId = INIT_ID + 1
+  let worker: Worker
+
+  const spawn = (): Worker => {
+    const session = startSession(components.spawn, workerInit, {
+      onPublish: term => init.onPublish?.(term),
+      onOutput,
+      onDeath: (dead, reason) => { replace(dead, reason) }
+    })
+    const ready = session.started.then(async () => {
+      started.add(session)
+      await replay(session)
+    })
+    return { session, ready }
+  }
+
+  const replace = (dead: Session, reason: string): void => {
+    if (closed || worker.session !== dead) return
+    if (!started.has(dead)) {
+      broken = reason // a worker that never started would fail again
+      return
+    }
+    init.onRestart?.(reason)
+    worker = spawn()
+  }
+
+  const onStuck = (session: Session): void => {
+    void session.kill(new EngineStoppedError('the Prolog worker was replaced: a goal did not stop'))
+    replace(session, `a goal did not stop within ${grace} ms`)
+  }
+
+  /** The programs consulted so far, in order; one that kills the worker is dropped. */
+  const replay = async (session: Session): Promise<void> => {
+    for (const record of [...consults]) {
+      try {
+        await consultOn(session, record)
+      } catch (err) {
+        if (session.alive) continue // the program has errors, as it had the first time
+        consults.splice(consults.indexOf(record), 1)
+        throw err
+      }
+    }
+  }
+
+  const readySession = async (): Promise<Session> => {
+    for (;;) {
+      if (closed) throw new EngineStoppedError()
+      if (broken !== undefined) throw new EngineStoppedError(`the Prolog worker does not start: ${broken}`)
+      const current = worker
+      await current.ready.catch(() => {})
+      if (current !== worker) continue // it died and was replaced meanwhile
+      if (!current.session.alive) throw new EngineStoppedError()
+      return current.session
+    }
+  }
+
+  const channel = (session: Session, goal: Goal, limits: Limits): JobChannel =>
+    new JobChannel({ session, id: nextId++, goal, options: limits.options, timeout: limits.timeout, signal: limits.signal, grace, onStuck })
+
+  async function * answers (goal: Goal, limits: Limits, session?: Session): AsyncGenerator<Answer> {
+    limits.signal?.throwIfAborted()
+    const job = channel(session ?? await readySession(), goal, limits)
+    let succeeded = false
+    try {
+      for (;;) {
+        const event = await job.next()
+        if (event.type === 'error') {
+          yield { status: 'error', error: deserializeError(event.error) }
+          return
+        }
+        if (event.type === 'fail') {
+          if (!succeeded) yield { status: 'failure' }
+          return
+        }
+        succeeded = true
+        yield { status: 'success', ...event.answer }
+        if (event.answer.last) return
+      }
+    } finally {
+      await job.close()
+    }
+  }
+
+  const first = async (goal: Goal, limits: Limits, session?: Session): Promise<Answer> => {
+    for await (const answer of answers(goal, limits, session)) return answer
+    return { status: 'failure' }
+  }
+
+  const consultOn = async (session: Session | undefined, record: ConsultRecord): Promise<void> => {
+    const answer = await first(record.goal, record.limits, session)
+    if (answer.status === 'error') throw answer.error
+  }
+
+  const limitsOf = (options: QueryOptions, sandbox: boolean, defaults: boolean): Limits => ({
+    options: { sandbox, inferenceLimit: finite(options.inferenceLimit ?? (defaults ? inferenceLimit : undefined)) },
+    timeout: finite(options.timeout ?? (defaults ? timeout : undefined)),
+    signal: options.signal
+  })
+  const networkLimits = (): Limits => limitsOf({}, false, true)
+
+  const call = async (build: (id: number) => Parameters<Session['post']>[0], accept: (message: JobMessage) => unknown): Promise<unknown> => {
+    const session = await readySession()
+    const id = nextId++
+    const reply = await new Promise<JobMessage>(resolve => {
+      const unlisten = session.listen(id, message => { unlisten(); resolve(message) })
+      session.post(build(id))
+    })
+    if (reply.type === 'error') throw deserializeError(reply.error)
+    return accept(reply)
+  }
+
+  worker = spawn()
+  await worker.ready
+
+  return {
+    async consult (text, options = {}) {
+      const sandbox = options.sandbox ?? false
+      const source = options.source ?? `/p2p/consult/${nextId}`
+      const record: ConsultRecord = { goal: { kind: 'consult', text, source }, limits: limitsOf(options, sandbox, sandbox) }
+      const answer = await first(record.goal, record.limits)
+      // A program with errors is kept, as SWI-Prolog keeps what loaded; a stopped load is not.
+      // Loading a source again replaces it, so only its last load is replayed.
+      if (answer.status !== 'error' || LOADED_WITH_ERRORS.has(answer.error.name)) {
+        const earlier = consults.findIndex(r => r.goal.kind === 'consult' && r.goal.source === source)
+        if (earlier >= 0) consults.splice(earlier, 1)
+        consults.push({ ...record, limits: { ...record.limits, signal: undefined } })
+      }
+      if (answer.status === 'error') throw answer.error
+    },
+    query: (goal, options = {}) => answers({ kind: 'term', goal }, limitsOf(options, options.sandbox ?? true, options.sandbox ?? true)),
+    queryText: (text, options = {}) => answers({ kind: 'text', text }, limitsOf(options, options.sandbox ?? true, options.sandbox ?? true)),
+    async broadcast (term) {
+      const answer = await first({ kind: 'term', goal: { functor: 'broadcast', args: [term] } }, networkLimits())
+      if (answer.status === 'error') throw answer.error
+    },
+    request: (term, options = {}) => request(term, options),
+    decodeUdp: async (datagrams) => await call(id => ({ type: 'udp-decode', id, datagrams }), m => (m as { results: UdpDecodeResult[] }).results) as UdpDecodeResult[],
+    encodeUdp: async (messages) => await call(id => ({ type: 'udp-encode', id, messages }), m => (m as { texts: string[] }).texts) as string[],
+    async close () {
+      if (closed) return
+      closed = true
+      await worker.session.kill(new EngineStoppedError())
+    }
+  }
+
+  async function * request (term: Term, options: RequestOptions): AsyncGenerator<Term> {
+    const deadline = options.timeout === undefined ? undefined : AbortSignal.timeout(options.timeout)
+    const signals = [options.signal, deadline].filter((s): s is AbortSignal => s !== undefined)
+    const signal = signals.length > 0 ? AbortSignal.any(signals) : undefined
+    const goal: Goal = { kind: 'term', goal: { functor: 'broadcast_request', args: [term] } }
+    try {
+      for await (const answer of answers(goal, { ...networkLimits(), signal })) {
+        if (answer.status === 'error') throw answer.error
+        if (answer.status === 'success') yield (answer.goal as Compound).args[0]
+      }
+    } catch (err) {
+      if (signal?.aborted === true && err === signal.reason) return
+      throw err
+    }
+  }
+}
+
+function finite (n: number | undefined): number | undefined {
+  return n === undefined || !Number.isFinite(n) ? undefined : Math.max(0, Math.floor(n))
+}

@@ -1,0 +1,164 @@
+/**
+ * The peer: one member of the network, composed of an event channel (gossipsub), an engine
+ * (SWI-Prolog) and a clock. Programs (the node peer, the browser page) use this object only.
+ *
+ * Messages follow SWI-Prolog's library(broadcast), extended across the network:
+ * - `send(T)` reaches the listen/2,3 handlers of every peer's engine, this one's included, and
+ *   every local subscriber (the UDP bridge);
+ * - `request(T)` collects the answers of every peer's handlers (and of the bridges' UDP groups)
+ *   until its timeout.
+ */
+import { receive, tick, isTooFarAhead } from './kb/clock.ts'
+import { eventIdHex, newEventId } from './wire/event.ts'
+import type { EventChannel, InboundBatch } from './net/event-channel.ts'
+import type { Hlc, MessageEvent, ReplyEvent, RequestEvent, WireEvent } from './wire/event.ts'
+import type { Term } from './wire/term.ts'
+
+/** The part of the engine a peer uses. */
+export interface PeerEngine {
+  broadcast (term: Term): Promise<void>
+  request (term: Term, options?: { timeout?: number, signal?: AbortSignal }): AsyncGenerator<Term>
+}
+
+export interface PeerInit {
+  /** This peer's id: the origin of the events it makes. */
+  origin: string
+  channel: EventChannel
+  engine: PeerEngine
+  /** @default Date.now */
+  now?: () => number
+  /** Called when a local handler or engine call fails; the peer keeps serving. */
+  onError?: (err: Error) => void
+}
+
+export interface RequestOptions {
+  /** How long answers are collected, in ms. */
+  timeout: number
+  signal?: AbortSignal
+}
+
+export type RequestListener = (event: RequestEvent, reply: (term: Term) => void) => void
+
+export interface Peer {
+  readonly origin: string
+  /** Broadcast a message to every peer, this one's engine included. */
+  send (term: Term): MessageEvent
+  /** Ask every peer; yields each answer as it arrives until the timeout. */
+  request (term: Term, options: RequestOptions): AsyncGenerator<Term>
+  /** Messages from other peers. */
+  onMessage (listener: (event: MessageEvent) => void): void
+  /** Requests from other peers; `reply` sends one answer back. */
+  onRequest (listener: RequestListener): void
+  readonly counters: Readonly<Record<string, number>>
+}
+
+/** A request asks for answers at most this long, whatever its sender says. */
+export const MAX_REQUEST_TIMEOUT_MS = 10_000
+
+/** Ids of recently seen events, to drop gossip duplicates; bounded so memory is too. */
+const SEEN_CAPACITY = 100_000
+
+export function createPeer (init: PeerInit): Peer {
+  const { origin, channel, engine } = init
+  const now = init.now ?? Date.now
+  const onError = init.onError ?? (() => {})
+  const counters: Record<string, number> = {}
+  const count = (key: string): void => { counters[key] = (counters[key] ?? 0) + 1 }
+  const messageListeners: Array<(event: MessageEvent) => void> = []
+  const requestListeners: RequestListener[] = []
+  const pending = new Map<string, (term: Term) => void>()
+  const seen = new Set<string>()
+  let clock: Hlc = { wall: 0, counter: 0 }
+
+  const stamp = (): Hlc => (clock = tick(clock, now()))
+  const base = (): { id: Uint8Array, hlc: Hlc, origin: string } => ({ id: newEventId(), hlc: stamp(), origin })
+
+  channel.onBatch((batch: InboundBatch) => {
+    for (const event of batch.events) accept(event)
+  })
+
+  function accept (event: WireEvent): void {
+    const key = eventIdHex(event.id)
+    if (seen.has(key)) { count('duplicate'); return }
+    remember(key)
+    if (isTooFarAhead(event.hlc, now())) { count('refused_clock_ahead'); return }
+    clock = receive(clock, event.hlc, now())
+    count(`in_${event.kind}`)
+    switch (event.kind) {
+      case 'message': return deliverMessage(event)
+      case 'request': return answerRequest(event)
+      case 'reply': return pending.get(eventIdHex(event.request))?.(event.term)
+      default: count('ignored_kind')
+    }
+  }
+
+  function remember (key: string): void {
+    seen.add(key)
+    if (seen.size > SEEN_CAPACITY) seen.delete(seen.values().next().value as string)
+  }
+
+  function deliverMessage (event: MessageEvent): void {
+    engine.broadcast(event.term).catch(onError)
+    for (const listener of messageListeners) guard(() => { listener(event) })
+  }
+
+  function answerRequest (event: RequestEvent): void {
+    const reply = (term: Term): void => {
+      const answer: ReplyEvent = { ...base(), kind: 'reply', request: event.id, term }
+      channel.publish(answer)
+    }
+    const bounded = { ...event, timeout: Math.min(event.timeout, MAX_REQUEST_TIMEOUT_MS) }
+    void (async () => {
+      for await (const term of engine.request(bounded.term, { timeout: bounded.timeout })) reply(term)
+    })().catch(onError)
+    for (const listener of requestListeners) guard(() => { listener(bounded, reply) })
+  }
+
+  function guard (fn: () => void): void {
+    try { fn() } catch (err) { onError(err as Error) }
+  }
+
+  function send (term: Term): MessageEvent {
+    const event: MessageEvent = { ...base(), kind: 'message', term }
+    remember(eventIdHex(event.id))
+    channel.publish(event)
+    engine.broadcast(term).catch(onError)
+    return event
+  }
+
+  async function * request (term: Term, options: RequestOptions): AsyncGenerator<Term> {
+    const timeout = Math.min(options.timeout, MAX_REQUEST_TIMEOUT_MS)
+    const event: RequestEvent = { ...base(), kind: 'request', term, timeout }
+    const key = eventIdHex(event.id)
+    remember(key)
+    const answers: Term[] = []
+    let wake: (() => void) | undefined
+    const push = (answer: Term): void => { answers.push(answer); wake?.() }
+    const done = AbortSignal.any([AbortSignal.timeout(timeout), ...(options.signal === undefined ? [] : [options.signal])])
+    done.addEventListener('abort', () => wake?.(), { once: true })
+    pending.set(key, push)
+    channel.publish(event)
+    void (async () => {
+      for await (const answer of engine.request(term, { timeout, signal: done })) push(answer)
+    })().catch(onError)
+    try {
+      while (true) {
+        while (answers.length > 0) yield answers.shift() as Term
+        if (done.aborted) return
+        await new Promise<void>(resolve => { wake = resolve })
+        wake = undefined
+      }
+    } finally {
+      pending.delete(key)
+    }
+  }
+
+  return {
+    origin,
+    send,
+    request,
+    onMessage: (listener) => { messageListeners.push(listener) },
+    onRequest: (listener) => { requestListeners.push(listener) },
+    counters
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * Events on the wire (docs/wire.md, "Events" and "Batches").
+ *
+ * An event is a CBOR map behind the self-described tag, `55799({"v": 1, "k": kind, ...})`; a batch,
+ * the payload of one gossipsub message, is `55799([map, map, ...])` whose elements are byte for
+ * byte the maps of the events alone. Terms travel as `24(<<term>>)`, decoded by the term codec.
+ *
+ * Decoding is all or nothing: a batch with one bad event is refused whole, with an
+ * InvalidEventError whose `reason` can label a counter. Encoding applies the same limits, so a
+ * peer does not emit what a peer with default limits refuses.
+ */
+import { headSize, writeHead, MAJOR_ARRAY, SELF_DESCRIBED_PREFIX } from './cbor.ts'
+import { decodeGuarded, encodeMap, guardEventItem, hasPrefix, readHead, requirePrefix } from './envelope.ts'
+import { EventEncodingError, InvalidEventError } from './errors.ts'
+import { fromRaw, toRaw } from './event-schema.ts'
+import { eventLimits } from './limits.ts'
+import type { EventLimits } from './limits.ts'
+import type { Term } from './term.ts'
+
+/** 16 random bytes; also the gossipsub message id. */
+export type EventId = Uint8Array
+
+/** Hybrid logical clock: milliseconds since the epoch, and a counter for events within one millisecond. */
+export interface Hlc { readonly wall: number, readonly counter: number }
+
+interface EventBase {
+  readonly id: EventId
+  readonly hlc: Hlc
+  /** The libp2p peer id (string form) of the peer that made the event. */
+  readonly origin: string
+}
+
+/** broadcast/1 */
+export interface MessageEvent extends EventBase { readonly kind: 'message', readonly term: Term }
+/** broadcast_request/1; answers are collected for `timeout` milliseconds. */
+export interface RequestEvent extends EventBase { readonly kind: 'request', readonly term: Term, readonly timeout: number }
+/** One answer to the request with id `request`. */
+export interface ReplyEvent extends EventBase { readonly kind: 'reply', readonly request: EventId, readonly term: Term }
+/** A clause added to a shared predicate; `id` is the clause id; asserta when `front`. */
+export interface AssertEvent extends EventBase { readonly kind: 'assert', readonly clause: Term, readonly front: boolean }
+/** Removes the clauses with these ids, as observed by the origin (add-wins: concurrent asserts survive). */
+export interface RetractEvent extends EventBase { readonly kind: 'retract', readonly ids: readonly EventId[] }
+
+export type WireEvent = MessageEvent | RequestEvent | ReplyEvent | AssertEvent | RetractEvent
+
+export function newEventId (): EventId {
+  return globalThis.crypto.getRandomValues(new Uint8Array(16))
+}
+
+/** True when `bytes` start with d9 d9 f7, the self-described CBOR tag that every event and batch starts with. */
+export function isCborPayload (bytes: Uint8Array): boolean {
+  return hasPrefix(bytes)
+}
+
+export function eventIdHex (id: EventId): string {
+  let hex = ''
+  for (const byte of id) hex += (byte < 16 ? '0' : '') + byte.toString(16)
+  return hex
+}
+
+/** @throws EventEncodingError for invalid fields, a term that cannot be encoded, or a result over maxEventBytes */
+export function encodeEvent (event: WireEvent, limits?: Partial<EventLimits>): Uint8Array {
+  const resolved = eventLimits(limits)
+  const bytes = encodeMap(toRaw(event, resolved), true)
+  requireEventSize(bytes.length, resolved)
+  return bytes
+}
+
+/** @throws InvalidEventError, and nothing else */
+export function decodeEvent (bytes: Uint8Array, limits?: Partial<EventLimits>): WireEvent {
+  const resolved = eventLimits(limits)
+  if (bytes.length > resolved.maxEventBytes) {
+    throw new InvalidEventError('too-large', `an event of ${bytes.length} bytes, over ${resolved.maxEventBytes}`)
+  }
+  requirePrefix(bytes)
+  if (readHead(bytes, SELF_DESCRIBED_PREFIX.length).major === MAJOR_ARRAY) {
+    throw new InvalidEventError('bad-shape', 'an event is a map (an array is a batch: use decodeBatch)')
+  }
+  const { end, pairs } = guardEventItem(bytes, SELF_DESCRIBED_PREFIX.length)
+  if (end !== bytes.length) throw new InvalidEventError('trailing-bytes', `${bytes.length - end} bytes after the event`)
+  return fromRaw(decodeGuarded(bytes.subarray(SELF_DESCRIBED_PREFIX.length)), pairs, resolved)
+}
+
+/** @throws EventEncodingError, also when the batch would be over maxBatchBytes or maxBatchEvents (see encodeBatches) */
+export function encodeBatch (events: readonly WireEvent[], limits?: Partial<EventLimits>): Uint8Array {
+  const resolved = eventLimits(limits)
+  if (events.length > resolved.maxBatchEvents) {
+    throw new EventEncodingError('too-many-events', `${events.length} events, over ${resolved.maxBatchEvents}`)
+  }
+  const bodies = events.map(event => encodeBody(event, resolved))
+  const size = batchSize(bodies.length, sumOfLengths(bodies))
+  if (size > resolved.maxBatchBytes) throw new EventEncodingError('too-large', `a batch of ${size} bytes, over ${resolved.maxBatchBytes}`)
+  return assembleBatch(bodies, size)
+}
+
+/** Encodes events into as few batches as the limits allow, in order; each event is encoded once. */
+export function encodeBatches (events: readonly WireEvent[], limits?: Partial<EventLimits>): Uint8Array[] {
+  const resolved = eventLimits(limits)
+  const batches: Uint8Array[] = []
+  let bodies: Uint8Array[] = []
+  let bodyBytes = 0
+  for (const event of events) {
+    const body = encodeBody(event, resolved)
+    const full = bodies.length === resolved.maxBatchEvents ||
+      batchSize(bodies.length + 1, bodyBytes + body.length) > resolved.maxBatchBytes
+    if (full && bodies.length > 0) {
+      batches.push(assembleBatch(bodies, batchSize(bodies.length, bodyBytes)))
+      bodies = []
+      bodyBytes = 0
+    }
+    if (batchSize(1, body.length) > resolved.maxBatchBytes) {
+      throw new EventEncodingError('too-large', `an event of ${body.length} bytes does not fit a batch of ${resolved.maxBatchBytes}`)
+    }
+    bodies.push(body)
+    bodyBytes += body.length
+  }
+  if (bodies.length > 0) batches.push(assembleBatch(bodies, batchSize(bodies.length, bodyBytes)))
+  return batches
+}
+
+/** @throws InvalidEventError, and nothing else; one bad event refuses the whole batch */
+export function decodeBatch (bytes: Uint8Array, limits?: Partial<EventLimits>): WireEvent[] {
+  const resolved = eventLimits(limits)
+  if (bytes.length > resolved.maxBatchBytes) {
+    throw new InvalidEventError('too-large', `a batch of ${bytes.length} bytes, over ${resolved.maxBatchBytes}`)
+  }
+  const pairs = guardBatch(bytes, resolved)
+  const maps = decodeGuarded(bytes.subarray(SELF_DESCRIBED_PREFIX.length)) as unknown[]
+  return maps.map((map, i) => {
+    try {
+      return fromRaw(map, pairs[i], resolved)
+    } catch (err) {
+      if (err instanceof InvalidEventError) throw new InvalidEventError(err.reason, `event ${i}: ${err.message}`, { cause: err })
+      throw err
+    }
+  })
+}
+
+/** Checks a batch's framing and each event's envelope; returns each event map's pair count. */
+function guardBatch (bytes: Uint8Array, limits: EventLimits): number[] {
+  requirePrefix(bytes)
+  const head = { ...readHead(bytes, SELF_DESCRIBED_PREFIX.length) } // a copy: the guard reuses readHead's object
+  if (head.major !== MAJOR_ARRAY) throw new InvalidEventError('bad-shape', 'a batch is an array (a map is an event: use decodeEvent)')
+  if (head.argument > limits.maxBatchEvents) {
+    throw new InvalidEventError('too-many-events', `${head.argument} events, over ${limits.maxBatchEvents}`)
+  }
+  if (head.argument > bytes.length - head.next) throw new InvalidEventError('truncated', `${head.argument} events claimed, fewer bytes left`)
+  const pairs: number[] = []
+  let pos = head.next
+  for (let i = 0; i < head.argument; i++) {
+    const item = guardEventItem(bytes, pos)
+    requireDecodedEventSize(SELF_DESCRIBED_PREFIX.length + item.end - pos, i, limits)
+    pairs.push(item.pairs)
+    pos = item.end
+  }
+  if (pos !== bytes.length) throw new InvalidEventError('trailing-bytes', `${bytes.length - pos} bytes after the batch`)
+  return pairs
+}
+
+/** An event's map without the prefix, as it appears inside a batch. */
+function encodeBody (event: WireEvent, limits: EventLimits): Uint8Array {
+  const body = encodeMap(toRaw(event, limits), false)
+  requireEventSize(SELF_DESCRIBED_PREFIX.length + body.length, limits)
+  return body
+}
+
+function assembleBatch (bodies: readonly Uint8Array[], size: number): Uint8Array {
+  const batch = new Uint8Array(size)
+  batch.set(SELF_DESCRIBED_PREFIX)
+  let pos = writeHead(batch, SELF_DESCRIBED_PREFIX.length, MAJOR_ARRAY, bodies.length)
+  for (const body of bodies) {
+    batch.set(body, pos)
+    pos += body.length
+  }
+  return batch
+}
+
+function batchSize (count: number, bodyBytes: number): number {
+  return SELF_DESCRIBED_PREFIX.length + headSize(count) + bodyBytes
+}
+
+function sumOfLengths (parts: readonly Uint8Array[]): number {
+  let sum = 0
+  for (const part of parts) sum += part.length
+  return sum
+}
+
+/** An event's size counts its prefix, in a batch too, so that what decodes alone also decodes in a batch. */
+function requireEventSize (size: number, limits: EventLimits): void {
+  if (size > limits.maxEventBytes) throw new EventEncodingError('too-large', `an event of ${size} bytes, over ${limits.maxEventBytes}`)
+}
+
+function requireDecodedEventSize (size: number, index: number, limits: EventLimits): void {
+  if (size > limits.maxEventBytes) {
+    throw new InvalidEventError('too-large', `event ${index}: ${size} bytes, over ${limits.maxEventBytes}`)
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * `npm start`: the whole network on this machine, without Docker: a signaller on port 9999 and a
+ * node peer bridging 239.0.0.2:9999 on the loopback interface. Writes the identity first if there
+ * is none. Output of each program is prefixed with its name; Ctrl+C stops them all.
+ */
+import { spawn } from 'node:child_process'
+import { access } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import type { ChildProcess } from 'node:child_process'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const children: ChildProcess[] = []
+let stopping = false
+
+function run (name: string, script: string, args: string[] = []): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+  const prefix = (stream: NodeJS.WritableStream) => (chunk: Buffer): void => {
+    for (const line of chunk.toString().split('\n')) if (line !== '') stream.write(`[${name}] ${line}\n`)
+  }
+  child.stdout.on('data', prefix(process.stdout))
+  child.stderr.on('data', prefix(process.stderr))
+  children.push(child)
+  return child
+}
+
+async function exited (child: ChildProcess): Promise<number> {
+  return new Promise(resolve => child.once('exit', code => { resolve(code ?? 1) }))
+}
+
+const hasIdentity = await access(new URL('../.identity.json', import.meta.url)).then(() => true, () => false)
+if (!hasIdentity && await exited(run('identity', 'scripts/identity.ts')) !== 0) process.exit(1)
+
+for (const [name, script] of [['signaller', 'signaller/main.ts'], ['node-peer', 'node-peer/main.ts']]) {
+  const child = run(name, script, name === 'node-peer' ? ['--http-port', '9997'] : [])
+  void exited(child).then((code) => {
+    if (stopping) return
+    process.stderr.write(`${name} exited with code ${code}; stopping the rest\n`)
+    stop()
+  })
+}
+process.stdout.write('P2P Prolog is starting: signaller ws://localhost:9999 (status http://localhost:9998/healthz), node peer on udp 239.0.0.2:9999 (status http://localhost:9997/healthz). Ctrl+C stops.\n')
+
+function stop (): void {
+  stopping = true
+  for (const child of children) child.kill('SIGTERM')
+  setTimeout(() => process.exit(0), 3000).unref()
+}
+process.once('SIGINT', stop)
+process.once('SIGTERM', stop)

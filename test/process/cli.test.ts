@@ -1,0 +1,61 @@
+/**
+ * The command lines: `--help`, one clear line for each bad option, a signaller that cannot be
+ * reached, and the signaller's status endpoints and logs.
+ */
+import { describe, expect, it } from 'vitest'
+import { freePort, getJson, makeDeployment, startTs } from '../support/processes.ts'
+
+describe('node-peer command line', () => {
+  it('prints its options with --help', async () => {
+    const proc = startTs('node-peer --help', 'node-peer/main.ts', ['--help'])
+    expect(await proc.exited).toBe(0)
+    const text = proc.lines.join('\n')
+    for (const option of ['--identity', '--peers', '--group', '--port', '--interface', '--data-dir', '--log-level']) expect(text).toContain(option)
+  })
+
+  it.each([
+    [['--port', 'seventy'], /--port must be a port number/],
+    [['--group', '10.0.0.1'], /--group must be an IPv4 multicast address/],
+    [['--interface', 'lo'], /--interface must be an IPv4 address/],
+    [['--log-level', 'loud'], /--log-level must be error, warn, info or debug/],
+    [['--colour'], /Unknown option '--colour'/],
+    [['--identity', '/nonexistent/identity.json'], /identity.json not found: run `npm run identity`/]
+  ])('refuses %j with one line and exit code 1 or 2', async (args, message) => {
+    const proc = startTs('node-peer bad option', 'node-peer/main.ts', args)
+    expect(await proc.exited).toBeGreaterThan(0)
+    expect(proc.lines.filter(l => l !== '')).toHaveLength(1)
+    expect(proc.lines[0]).toMatch(message)
+  })
+
+  it('says which signaller it cannot reach and keeps trying', async () => {
+    const port = await freePort()
+    const deployment = await makeDeployment(port)
+    const proc = startTs('node-peer alone', 'node-peer/main.ts', ['--identity', deployment.identity, '--peers', deployment.peers, '--port', '0', '--data-dir', `${deployment.dir}/data`])
+    await proc.waitFor(new RegExp(`cannot reach signaller ws://127\\.0\\.0\\.1:${port} .*is it running`), { timeout: 60_000 })
+    expect(proc.alive).toBe(true)
+    await proc.stop()
+  })
+})
+
+describe('signaller', () => {
+  it('serves /healthz and /metrics, logs peers, and prints the mesh on SIGUSR1', async () => {
+    const port = await freePort()
+    const http = await freePort()
+    const deployment = await makeDeployment(port)
+    const signaller = startTs('signaller', 'signaller/main.ts', ['--identity', deployment.identity, '--host', '127.0.0.1', '--port', String(port), '--http-port', String(http)])
+    await signaller.waitFor(new RegExp(`listening on /ip4/127\\.0\\.0\\.1/tcp/${port}/ws/p2p/${deployment.signallerId}`))
+    const health = await getJson(`http://127.0.0.1:${http}/healthz`)
+    expect(health).toMatchObject({ healthy: true, peerId: deployment.signallerId, peers: 0 })
+
+    const peer = startTs('node-peer', 'node-peer/main.ts', ['--identity', deployment.identity, '--peers', deployment.peers, '--port', '0', '--data-dir', `${deployment.dir}/data`])
+    await signaller.waitFor(/peer connected 12D3KooW\w+ from \/ip4\/127\.0\.0\.1/, { timeout: 60_000 })
+    const metrics = await (await fetch(`http://127.0.0.1:${http}/metrics`)).text()
+    expect(metrics).toMatch(/^signaller_peers 1$/m)
+    const from = signaller.lines.length
+    signaller.child.kill('SIGUSR1')
+    await signaller.waitFor(/^topic \/p2p-prolog\/test\/events\/1: \d+ subscribers, mesh/, { from })
+    await peer.stop()
+    await signaller.waitFor(/peer disconnected 12D3KooW/)
+    await signaller.stop()
+  })
+})
