@@ -112,13 +112,28 @@ export async function createUdpBridge (components: UdpBridgeComponents, init: Ud
     })
   }, err => log.error(`udp decode failed: ${err.message}`))
 
-  const outbound = new SerialBatcher<{ message: UdpMessage, to: { address: string, port: number } }>(async (items) => {
-    const texts = await codec.encodeUdp(items.map(i => i.message))
-    texts.forEach((text, i) => {
-      if (items[i].to.address === options.group) echoes.add(text)
-      pacer.send(text, items[i].to)
-      count('datagrams_out')
-    })
+  type Outgoing = { message: UdpMessage, to: { address: string, port: number } }
+  const emit = (text: string, to: Outgoing['to']): void => {
+    if (utf8Length(text) > options.maxDatagramBytes) { count('unsendable_too-large'); return }
+    if (to.address === options.group) echoes.add(text)
+    pacer.send(text, to)
+    count('datagrams_out')
+  }
+  const outbound = new SerialBatcher<Outgoing>(async (items) => {
+    let texts: string[]
+    try {
+      texts = await codec.encodeUdp(items.map(i => i.message))
+    } catch {
+      // One term that cannot be written (say, a cyclic answer) must not cost the others: retry
+      // one by one, and count what still fails.
+      for (const item of items) {
+        await codec.encodeUdp([item.message]).then(([text]) => { emit(text, item.to) }, (err: Error) => {
+          count(`unsendable_${err.name}`)
+        })
+      }
+      return
+    }
+    texts.forEach((text, i) => { emit(text, items[i].to) })
   }, err => log.error(`udp encode failed: ${err.message}`))
 
   groupSocket.on('message', (bytes, from) => { receive(bytes, from, 'group') })
@@ -340,4 +355,8 @@ class EchoWindow {
     this.current = new Set()
     this.rotatedAt = now
   }
+}
+
+function utf8Length (text: string): number {
+  return Buffer.byteLength(text, 'utf8')
 }
