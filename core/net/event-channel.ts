@@ -111,7 +111,7 @@ export function createEventChannel (components: EventChannelComponents, init: Ev
       void flush()
     } else if (!scheduled) {
       scheduled = true
-      setTimeout(() => { void flush() }, 0)
+      nextTurn(() => { void flush() })
     }
   }
 
@@ -168,6 +168,9 @@ export function createEventChannel (components: EventChannelComponents, init: Ev
     }
   }
 }
+
+/** The next turn of the event loop: Node's setTimeout(0) waits at least 1 ms, setImmediate does not. */
+const nextTurn: (fn: () => void) => void = typeof setImmediate === 'function' ? setImmediate : (fn) => { setTimeout(fn, 0) }
 
 function reasonOf (err: unknown): string {
   if (err instanceof Error) {
