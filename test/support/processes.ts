@@ -85,16 +85,16 @@ export class Proc {
   }
 }
 
-export function start (name: string, command: string, args: string[], options: { cwd?: string } = {}): Proc {
+export function start (name: string, command: string, args: string[], options: { cwd?: string, env?: Record<string, string> } = {}): Proc {
   // Stock swipl joins its multicast group on whatever interface the route names: only inside the
   // private namespace of test/netns.sh is that loopback.
   if (process.env.P2P_PROLOG_NETNS !== '1') throw new Error('process tests send multicast: run them through test/netns.sh (npm test, npm run bench)')
-  const child = spawn(command, args, { cwd: options.cwd ?? ROOT, stdio: ['pipe', 'pipe', 'pipe'] })
+  const child = spawn(command, args, { cwd: options.cwd ?? ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } })
   return new Proc(name, child)
 }
 
-export function startTs (name: string, script: string, args: string[]): Proc {
-  return start(name, process.execPath, ['--import', 'tsx', join(ROOT, script), ...args])
+export function startTs (name: string, script: string, args: string[], options: { env?: Record<string, string> } = {}): Proc {
+  return start(name, process.execPath, ['--import', 'tsx', join(ROOT, script), ...args], options)
 }
 
 /** A fresh identity and peers file in a temporary folder; the signaller on 127.0.0.1:port. */
