@@ -8,10 +8,11 @@
  * - `request(T)` collects the answers of every peer's handlers (and of the bridges' UDP groups)
  *   until its timeout.
  */
-import { receive, tick, isTooFarAhead } from './kb/clock.ts'
-import { eventIdHex, newEventId } from './wire/event.ts'
+import { createClock, isTooFarAhead } from './kb/clock.ts'
+import { eventIdHex, isKbEvent, newEventId } from './wire/event.ts'
 import type { EventChannel, InboundBatch } from './net/event-channel.ts'
-import type { Hlc, MessageEvent, ReplyEvent, RequestEvent, WireEvent } from './wire/event.ts'
+import type { Clock } from './kb/clock.ts'
+import type { Hlc, KbEvent, MessageEvent, ReplyEvent, RequestEvent, WireEvent } from './wire/event.ts'
 import type { Term } from './wire/term.ts'
 
 /** The part of the engine a peer uses. */
@@ -27,6 +28,10 @@ export interface PeerInit {
   engine: PeerEngine
   /** @default Date.now */
   now?: () => number
+  /** The peer's clock; share it with the knowledge. @default a new clock on `now` */
+  clock?: Clock
+  /** Where kb events (assert, retract) from the network go: the knowledge. */
+  onKbEvents?: (events: KbEvent[]) => void
   /** Called when a local handler or engine call fails; the peer keeps serving. */
   onError?: (err: Error) => void
 }
@@ -68,13 +73,16 @@ export function createPeer (init: PeerInit): Peer {
   const requestListeners: RequestListener[] = []
   const pending = new Map<string, (term: Term) => void>()
   const seen = new Set<string>()
-  let clock: Hlc = { wall: 0, counter: 0 }
-
-  const stamp = (): Hlc => (clock = tick(clock, now()))
-  const base = (): { id: Uint8Array, hlc: Hlc, origin: string } => ({ id: newEventId(), hlc: stamp(), origin })
+  const clock = init.clock ?? createClock(now)
+  const base = (): { id: Uint8Array, hlc: Hlc, origin: string } => ({ id: newEventId(), hlc: clock.stamp(), origin })
 
   channel.onBatch((batch: InboundBatch) => {
-    for (const event of batch.events) accept(event)
+    const kb: KbEvent[] = []
+    for (const event of batch.events) {
+      if (isKbEvent(event)) kb.push(event)
+      else accept(event)
+    }
+    if (kb.length > 0) init.onKbEvents?.(kb)
   })
 
   function accept (event: WireEvent): void {
@@ -82,7 +90,7 @@ export function createPeer (init: PeerInit): Peer {
     if (seen.has(key)) { count('duplicate'); return }
     remember(key)
     if (isTooFarAhead(event.hlc, now())) { count('refused_clock_ahead'); return }
-    clock = receive(clock, event.hlc, now())
+    clock.observe(event.hlc)
     count(`in_${event.kind}`)
     switch (event.kind) {
       case 'message': return deliverMessage(event)

@@ -95,14 +95,16 @@ const plain = { noNullPrototype: true }
 const hlcArbitrary = fc.record({ wall: fc.oneof(fc.nat(), fc.constant(1_732_380_000_000), fc.maxSafeNat()), counter: fc.nat() }, plain)
 const originArbitrary = fc.oneof(fc.constant('12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq'), fc.string({ minLength: 1, maxLength: 40 }))
 const base = { id: eventIdArbitrary, hlc: hlcArbitrary, origin: originArbitrary }
+// Small, at the one-byte head boundaries, past 2^32 (a uint64 head) and the largest allowed.
+const seqArbitrary = fc.oneof(fc.integer({ min: 1, max: 1000 }), fc.constantFrom(23, 24, 255, 256, 2 ** 32), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }))
 
 /** Random events of every kind. */
 export const wireEventArbitrary: fc.Arbitrary<WireEvent> = fc.oneof(
   fc.record({ kind: fc.constant('message' as const), ...base, term: termArbitrary }, plain),
   fc.record({ kind: fc.constant('request' as const), ...base, term: termArbitrary, timeout: fc.nat() }, plain),
   fc.record({ kind: fc.constant('reply' as const), ...base, request: eventIdArbitrary, term: termArbitrary }, plain),
-  fc.record({ kind: fc.constant('assert' as const), ...base, clause: termArbitrary, front: fc.boolean() }, plain),
-  fc.record({ kind: fc.constant('retract' as const), ...base, ids: fc.array(eventIdArbitrary, { minLength: 1, maxLength: 5 }) }, plain)
+  fc.record({ kind: fc.constant('assert' as const), ...base, seq: seqArbitrary, clause: termArbitrary, front: fc.boolean() }, plain),
+  fc.record({ kind: fc.constant('retract' as const), ...base, seq: seqArbitrary, ids: fc.array(eventIdArbitrary, { minLength: 1, maxLength: 5 }) }, plain)
 )
 
 function reduce (numerator: bigint, denominator: bigint): { numerator: bigint, denominator: bigint } {

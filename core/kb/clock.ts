@@ -34,3 +34,19 @@ export function compareHlc (a: Hlc, b: Hlc): number {
 export function isTooFarAhead (remote: Hlc, nowMs: number): boolean {
   return remote.wall > nowMs + MAX_CLOCK_DRIFT_MS
 }
+
+/** A peer's clock: the pure functions above around one mutable timestamp. */
+export interface Clock {
+  /** The timestamp of a new local event. */
+  stamp (): Hlc
+  /** Takes a received timestamp into account. */
+  observe (remote: Hlc): void
+}
+
+export function createClock (now: () => number): Clock {
+  let last: Hlc = ZERO_HLC
+  return {
+    stamp: () => (last = tick(last, now())),
+    observe: (remote) => { last = receive(last, remote, now()) }
+  }
+}

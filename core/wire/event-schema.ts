@@ -21,8 +21,8 @@ const KEYS: Readonly<Record<Kind, readonly string[]>> = {
   message: ['v', 'k', 'id', 't', 'o', 'x'],
   request: ['v', 'k', 'id', 't', 'o', 'to', 'x'],
   reply: ['v', 'k', 'id', 't', 'o', 're', 'x'],
-  assert: ['v', 'k', 'id', 't', 'o', 'f', 'x'],
-  retract: ['v', 'k', 'id', 't', 'o', 'ids']
+  assert: ['v', 'k', 'id', 't', 'o', 'n', 'f', 'x'],
+  retract: ['v', 'k', 'id', 't', 'o', 'n', 'ids']
 }
 
 type RawEvent = Record<string, unknown>
@@ -46,11 +46,13 @@ export function toRaw (event: WireEvent, limits: EventLimits): RawEvent {
       raw.re = event.request
       break
     case 'assert':
+      raw.n = kbSeq(event.seq)
       if (typeof event.front !== 'boolean') refuse('front (a boolean)')
       raw.f = event.front
       raw.x = embeddedTerm(event.clause, limits)
       return raw
     case 'retract':
+      raw.n = kbSeq(event.seq)
       if (!isIdList(event.ids, limits)) refuse(`ids (1 to ${limits.maxRetractIds} ids)`)
       raw.ids = event.ids
       return raw
@@ -78,8 +80,8 @@ export function fromRaw (raw: unknown, pairs: number, limits: EventLimits): Wire
     case 'message': return { kind: 'message', ...base, term: term(map.x, limits) }
     case 'request': return { kind: 'request', ...base, timeout: safeUint(map.to, 'to'), term: term(map.x, limits) }
     case 'reply': return { kind: 'reply', ...base, request: eventId(map.re, 're'), term: term(map.x, limits) }
-    case 'assert': return { kind: 'assert', ...base, front: front(map.f), clause: term(map.x, limits) }
-    case 'retract': return { kind: 'retract', ...base, ids: idList(map.ids, limits) }
+    case 'assert': return { kind: 'assert', ...base, seq: seq(map.n), front: front(map.f), clause: term(map.x, limits) }
+    case 'retract': return { kind: 'retract', ...base, seq: seq(map.n), ids: idList(map.ids, limits) }
   }
 }
 
@@ -105,6 +107,13 @@ function hlc (value: unknown): Hlc {
 function origin (value: unknown, limits: EventLimits): string {
   if (!isOrigin(value, limits)) rejection('bad-field', `"o" must be a text of 1 to ${limits.maxOriginBytes} bytes`)
   return value
+}
+
+/** A kb event's sequence number: numbering starts at 1, so 0 is refused. */
+function seq (value: unknown): number {
+  const n = safeUint(value, 'n')
+  if (n === 0) rejection('bad-field', '"n" must be at least 1')
+  return n
 }
 
 function front (value: unknown): boolean {
@@ -142,6 +151,11 @@ function embeddedTerm (t: Term, limits: EventLimits): unknown {
     if (err instanceof TermEncodingError) encodingFailure(err.reason, `its term: ${err.message}`, err)
     throw err
   }
+}
+
+function kbSeq (n: number): number | bigint {
+  if (!isUint(n) || n === 0) refuse('seq (a positive safe integer)')
+  return uint(n)
 }
 
 function isEventId (value: unknown): value is Uint8Array {

@@ -36,12 +36,29 @@ export interface MessageEvent extends EventBase { readonly kind: 'message', read
 export interface RequestEvent extends EventBase { readonly kind: 'request', readonly term: Term, readonly timeout: number }
 /** One answer to the request with id `request`. */
 export interface ReplyEvent extends EventBase { readonly kind: 'reply', readonly request: EventId, readonly term: Term }
-/** A clause added to a shared predicate; `id` is the clause id; asserta when `front`. */
-export interface AssertEvent extends EventBase { readonly kind: 'assert', readonly clause: Term, readonly front: boolean }
-/** Removes the clauses with these ids, as observed by the origin (add-wins: concurrent asserts survive). */
-export interface RetractEvent extends EventBase { readonly kind: 'retract', readonly ids: readonly EventId[] }
 
-export type WireEvent = MessageEvent | RequestEvent | ReplyEvent | AssertEvent | RetractEvent
+/** The part of an assert or retract (a kb event) that lets replicas tell which events they are missing. */
+interface KbEventBase extends EventBase {
+  /**
+   * The origin's kb events are numbered 1, 2, 3, ... with no gaps: a replica that holds 1..n of an
+   * origin and sees n + 2 knows that n + 1 is missing.
+   */
+  readonly seq: number
+}
+
+/** A clause added to a shared predicate; `id` is the clause id; asserta when `front`. */
+export interface AssertEvent extends KbEventBase { readonly kind: 'assert', readonly clause: Term, readonly front: boolean }
+/** Removes the clauses with these ids, as observed by the origin (add-wins: concurrent asserts survive). */
+export interface RetractEvent extends KbEventBase { readonly kind: 'retract', readonly ids: readonly EventId[] }
+
+/** The events of shared knowledge, the ones a replica (core/kb) holds. */
+export type KbEvent = AssertEvent | RetractEvent
+
+export type WireEvent = MessageEvent | RequestEvent | ReplyEvent | KbEvent
+
+export function isKbEvent (event: WireEvent): event is KbEvent {
+  return event.kind === 'assert' || event.kind === 'retract'
+}
 
 export function newEventId (): EventId {
   return globalThis.crypto.getRandomValues(new Uint8Array(16))

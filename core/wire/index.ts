@@ -40,10 +40,10 @@ export {
 export type { Atom, Compound, PartialList, Rational, Term, Var } from './term.ts'
 export { encodeTerm, decodeTerm } from './term-codec.ts'
 export {
-  newEventId, isCborPayload, eventIdHex, encodeEvent, decodeEvent, encodeBatch, encodeBatches, decodeBatch
+  newEventId, isCborPayload, isKbEvent, eventIdHex, encodeEvent, decodeEvent, encodeBatch, encodeBatches, decodeBatch
 } from './event.ts'
 export type {
-  EventId, Hlc, MessageEvent, RequestEvent, ReplyEvent, AssertEvent, RetractEvent, WireEvent
+  EventId, Hlc, MessageEvent, RequestEvent, ReplyEvent, AssertEvent, RetractEvent, KbEvent, WireEvent
 } from './event.ts'
 export { DEFAULT_TERM_LIMITS, DEFAULT_EVENT_LIMITS } from './limits.ts'
 export type { TermLimits, EventLimits } from './limits.ts'

@@ -61,13 +61,13 @@ const otherId = Uint8Array.from({ length: 16 }, (_, i) => 0xf0 + i)
 const origin = '12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq'
 const hlc = { wall: 1_732_380_000_000, counter: 0 }
 const temperature = prologExamples['temperature(kitchen, 21.5)']
-const retract = { kind: 'retract', id: otherId, hlc: { wall: 1_732_380_000_007, counter: 0 }, origin, ids: [id] } as const
+const retract = { kind: 'retract', id: otherId, hlc: { wall: 1_732_380_000_007, counter: 0 }, origin, seq: 2, ids: [id] } as const
 const message = { kind: 'message', id, hlc, origin, term: temperature } as const
 const documentedPayloads = [
   encodeEvent(message),
   encodeEvent({ kind: 'request', id, hlc, origin, timeout: 2000, term: compound('temperature', atom('kitchen'), variable(0)) }),
   encodeEvent({ kind: 'reply', id: otherId, hlc: { wall: 1_732_380_000_005, counter: 1 }, origin, request: id, term: temperature }),
-  encodeEvent({ kind: 'assert', id, hlc, origin, front: false, clause: prologExamples['warm(X) :- temperature(X, T), T > 20'] }),
+  encodeEvent({ kind: 'assert', id, hlc, origin, seq: 1, front: false, clause: prologExamples['warm(X) :- temperature(X, T), T > 20'] }),
   encodeEvent(retract),
   encodeBatch([message, retract])
 ]

@@ -102,7 +102,7 @@ describe('event decoding', () => {
   })
 
   it('rejects an event or a batch truncated at every byte offset', () => {
-    const event = encodeEvent({ kind: 'retract', id, hlc: { wall: 2 ** 40, counter: 1 }, origin, ids: [id, id] })
+    const event = encodeEvent({ kind: 'retract', id, hlc: { wall: 2 ** 40, counter: 1 }, origin, seq: 2 ** 40, ids: [id, id] })
     const batch = encodeBatch([message(), event ? decodeEvent(event) : message()])
     for (let end = 0; end < event.length; end++) expect(eventReason(event.subarray(0, end))).toMatch(/^(truncated|not-cbor)$/)
     for (let end = 0; end < batch.length; end++) expect(batchReason(batch.subarray(0, end))).toMatch(/^(truncated|not-cbor)$/)
@@ -146,18 +146,31 @@ describe('event decoding', () => {
   })
 
   it('rejects a retract with no ids or more than maxRetractIds', () => {
-    const retract = (ids: unknown): Uint8Array => craft({ ...without('x'), k: 'retract', ids })
+    const retract = (ids: unknown): Uint8Array => craft({ ...without('x'), k: 'retract', n: 1, ids })
     expect(eventReason(retract([id, id]))).toBe('accepted')
     expect(eventReason(retract([]))).toBe('bad-field')
     expect(eventReason(retract([id, id, id]), { maxRetractIds: 2 })).toBe('bad-field')
     expect(eventReason(retract([id, new Uint8Array(3)]))).toBe('bad-field')
   })
 
+  it('rejects a kb event whose "n" is missing, 0, negative, 2^53 or not an integer, and "n" on other kinds', () => {
+    // A float never reaches the field check: the envelope guard refuses it (bad-shape, below).
+    const assert = (n: unknown): Uint8Array => craft(raw({ k: 'assert', n, f: false }))
+    for (const n of [0, -1, 2n ** 53n, '1', id, true]) expect(eventReason(assert(n))).toBe('bad-field')
+    expect(eventReason(craft(raw({ k: 'assert', f: false })))).toBe('bad-field')
+    expect(eventReason(craft({ ...without('x'), k: 'retract', ids: [id] }))).toBe('bad-field')
+    expect(eventReason(craft(raw({ n: 1 })))).toBe('bad-field')
+    expect(eventReason(assert(1))).toBe('accepted')
+    expect(eventReason(assert(2n ** 53n - 1n))).toBe('accepted')
+    expect(eventReason(fromHex(hex(assert(1)).replace('616e01', '616e1b0000000000000001')))).toBe('accepted') // any head width
+  })
+
   it('rejects fields of the wrong type in each kind', () => {
     expect(eventReason(craft(raw({ k: 'request', to: -5 })))).toBe('bad-field')
     expect(eventReason(craft(raw({ k: 'request', to: 'soon' })))).toBe('bad-field')
     expect(eventReason(craft(raw({ k: 'reply', re: new Uint8Array(4) })))).toBe('bad-field')
-    expect(eventReason(craft(raw({ k: 'assert', f: 1 })))).toBe('bad-field')
+    expect(eventReason(craft(raw({ k: 'assert', n: 1, f: 1 })))).toBe('bad-field')
+    expect(eventReason(craft(raw({ k: 'assert', n: 1, f: true })))).toBe('accepted')
   })
 
   it('rejects a term that is not embedded CBOR (tag 24)', () => {

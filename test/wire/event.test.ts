@@ -2,13 +2,13 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { EventEncodingError } from '../../core/wire/errors.ts'
 import {
-  decodeBatch, decodeEvent, encodeBatch, encodeBatches, encodeEvent, eventIdHex, isCborPayload, newEventId
+  decodeBatch, decodeEvent, encodeBatch, encodeBatches, encodeEvent, eventIdHex, isCborPayload, isKbEvent, newEventId
 } from '../../core/wire/event.ts'
 import { atom, compound } from '../../core/wire/term.ts'
 import { wireEventArbitrary } from '../arbitraries.ts'
 import { diagnostic, hex } from './diagnostic.ts'
 import type { EventLimits } from '../../core/wire/limits.ts'
-import type { MessageEvent, WireEvent } from '../../core/wire/event.ts'
+import type { MessageEvent, RetractEvent, WireEvent } from '../../core/wire/event.ts'
 import type { Term } from '../../core/wire/term.ts'
 
 const origin = '12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq'
@@ -31,7 +31,7 @@ describe('events', () => {
   })
 
   it('puts in a batch the same bytes as the events alone', () => {
-    const events = [message(), message('two'), { ...message(), kind: 'retract' as const, ids: [newEventId()] }]
+    const events = [message(), message('two'), { ...message(), kind: 'retract' as const, seq: 1, ids: [newEventId()] }]
     const bodies = events.map(e => hex(encodeEvent(e)).slice(6)).join('')
     expect(hex(encodeBatch(events))).toBe('d9d9f783' + bodies)
   })
@@ -46,6 +46,21 @@ describe('events', () => {
   it('tells a batch from an event', () => {
     expect(() => decodeEvent(encodeBatch([message()]))).toThrow(expect.objectContaining({ reason: 'bad-shape' }))
     expect(() => decodeBatch(encodeEvent(message()))).toThrow(expect.objectContaining({ reason: 'bad-shape' }))
+  })
+
+  it('tells kb events (assert, retract) from the others', () => {
+    const kb = { ...message(), seq: 1 }
+    expect(isKbEvent({ ...kb, kind: 'assert', clause: atom('a'), front: true })).toBe(true)
+    expect(isKbEvent({ ...kb, kind: 'retract', ids: [kb.id] })).toBe(true)
+    expect(isKbEvent(message())).toBe(false)
+    expect(isKbEvent({ ...message(), kind: 'reply', request: newEventId() })).toBe(false)
+  })
+
+  it('writes the sequence number "n" of a kb event as an integer, also past 2^32', () => {
+    const { id, hlc } = message()
+    const retract: RetractEvent = { kind: 'retract', id, hlc, origin, seq: 2 ** 32 + 1, ids: [newEventId()] }
+    expect(diagnostic(encodeEvent(retract))).toContain('"n": 4294967297')
+    expect(decodeEvent(encodeEvent(retract))).toStrictEqual(retract)
   })
 
   it('writes the clock as integers, also past 2^32 (cbor-x would write a float64)', () => {
@@ -111,8 +126,11 @@ describe('event encoding refuses', () => {
       { ...m, hlc: { wall: -1, counter: 0 } }, { ...m, hlc: { wall: 1.5, counter: 0 } }, { ...m, hlc: { wall: 2 ** 53, counter: 0 } },
       { ...m, origin: '' }, { ...m, origin: 'x'.repeat(129) }, { ...m, origin: '\ud800' },
       { ...m, kind: 'request', timeout: -1 }, { ...m, kind: 'reply', request: new Uint8Array(3) },
-      { ...m, kind: 'assert', clause: atom('a'), front: 'yes' }, { ...m, kind: 'retract', ids: [] },
-      { ...m, kind: 'retract', ids: [new Uint8Array(16), new Uint8Array(2)] }
+      { ...m, kind: 'assert', seq: 1, clause: atom('a'), front: 'yes' }, { ...m, kind: 'retract', seq: 1, ids: [] },
+      { ...m, kind: 'retract', seq: 1, ids: [new Uint8Array(16), new Uint8Array(2)] },
+      ...[undefined, 0, -1, 1.5, 2 ** 53, '1', 1n].flatMap(seq => [
+        { ...m, kind: 'assert', seq, clause: atom('a'), front: false }, { ...m, kind: 'retract', seq, ids: [m.id] }
+      ])
     ]
     for (const event of invalid) expect(reasonOf(event)).toBe('bad-field')
   })

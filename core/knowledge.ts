@@ -1,0 +1,183 @@
+/**
+ * Shared knowledge: the replicated clauses of shared predicates, made of four parts that each do
+ * one thing: the engine (reports local asserts and retracts, materialises remote ones), the
+ * replica (the converging set of kb events, pure), the store (durable log) and the event channel
+ * (gossip), with the sync protocol to catch up.
+ *
+ * Every kb event is stored before it leaves or reaches Prolog: a local change is published only
+ * after its event is on disk; a remote one is checked by the replica, stored, and only then given
+ * to the engine. On start the store is replayed into the replica and the engine. A gap in an origin's sequence numbers
+ * (gossip lost in a burst) starts a pull from the neighbours.
+ */
+import { eventIdHex, newEventId } from './wire/event.ts'
+import type { Clock } from './kb/clock.ts'
+import type { KbOp, Replica } from './kb/replica.ts'
+import type { EventChannel } from './net/event-channel.ts'
+import type { EventStore } from './store/event-store.ts'
+import type { KbEvent } from './wire/event.ts'
+import type { Term } from './wire/term.ts'
+
+/** A local change of a shared predicate, as the engine reports it. */
+export type KbChange =
+  | { kind: 'assert', id: Uint8Array, clause: Term, front: boolean }
+  | { kind: 'retract', ids: Uint8Array[] }
+
+/** The part of the engine that shared knowledge uses. */
+export interface KnowledgeEngine {
+  applyKb (ops: KbOp[]): Promise<{ refused: Array<{ id: Uint8Array, reason: string }> }>
+}
+
+export interface KnowledgeInit {
+  origin: string
+  /** Shared with the peer, so that all of a peer's events follow one clock. */
+  clock: Clock
+  replica: Replica
+  store: EventStore
+  /** Absent where no Prolog runs (the signaller keeps the replica and serves sync only). */
+  engine?: KnowledgeEngine
+  /** Absent in tests of the knowledge alone. */
+  channel?: Pick<EventChannel, 'publish'>
+  /** Called when events reveal a gap; the caller pulls from its neighbours. */
+  onGap?: () => void
+  now?: () => number
+  onError?: (err: Error) => void
+}
+
+export interface Knowledge {
+  /** Replays the store into the replica and the engine. */
+  start (): Promise<void>
+  /** A change the local engine made. */
+  local (change: KbChange): void
+  /** Kb events from the network (gossip or sync); resolves once stored and applied. */
+  remote (events: readonly KbEvent[]): Promise<void>
+  /** Gives the engine every live clause again (after its worker was replaced). */
+  rematerialise (): Promise<void>
+  /** What this replica holds, in numbers a test or an operator can compare across peers. */
+  summary (): KnowledgeSummary
+  /** Waits until every change so far is stored, applied and published. */
+  settled (): Promise<void>
+  readonly counters: Readonly<Record<string, number>>
+}
+
+export interface KnowledgeSummary {
+  /** Live clauses. */
+  clauses: number
+  /** Kb events held (asserts and retracts). */
+  events: number
+  /** A digest of the live clause ids: equal on two peers when they hold the same clauses. */
+  digest: string
+}
+
+/** Ops given to the engine in one call; bounds one worker message. */
+const OPS_PER_CALL = 10_000
+const GAP_REPAIR_DELAY_MS = 250
+
+export function createKnowledge (init: KnowledgeInit): Knowledge {
+  const { origin, replica, store, engine, channel } = init
+  const now = init.now ?? Date.now
+  const onError = init.onError ?? (() => {})
+  const counters: Record<string, number> = {}
+  const count = (key: string, n = 1): void => { counters[key] = (counters[key] ?? 0) + n }
+  let nextSeq = 1
+  let pendingLocal: KbChange[] = []
+  let gapTimer: ReturnType<typeof setTimeout> | undefined
+  // One thing at a time, in order: local and remote events interleave in the store as they came.
+  let queue: Promise<void> = Promise.resolve()
+  const serially = (work: () => Promise<void>): Promise<void> => {
+    queue = queue.then(work, work).catch((err: Error) => { onError(err) })
+    return queue
+  }
+
+  async function start (): Promise<void> {
+    let ops: KbOp[] = []
+    for await (const event of store.all()) {
+      // Stored events were accepted once: the clock may have been set back since.
+      const result = replica.apply(event, Infinity)
+      if (result.status === 'applied') ops.push(...result.ops)
+      if (ops.length >= OPS_PER_CALL) { await materialise(ops); ops = [] }
+    }
+    await materialise(ops)
+    nextSeq = replica.nextSeq(origin)
+    count('replayed_events', replica.eventCount)
+  }
+
+  function local (change: KbChange): void {
+    pendingLocal.push(change)
+    // Changes of one turn share one store write.
+    if (pendingLocal.length === 1) void serially(flushLocal)
+  }
+
+  async function flushLocal (): Promise<void> {
+    const changes = pendingLocal
+    pendingLocal = []
+    const events = changes.map(toEvent)
+    await store.append(events)
+    for (const event of events) {
+      const result = replica.apply(event, now())
+      if (result.status !== 'applied') count(`local_${result.status}`)
+      channel?.publish(event)
+    }
+    count('local_events', events.length)
+  }
+
+  function toEvent (change: KbChange): KbEvent {
+    const base = { hlc: init.clock.stamp(), origin, seq: nextSeq++ }
+    return change.kind === 'assert'
+      ? { kind: 'assert', id: change.id, clause: change.clause, front: change.front, ...base }
+      : { kind: 'retract', id: newEventId(), ids: change.ids, ...base }
+  }
+
+  async function remote (events: readonly KbEvent[]): Promise<void> {
+    await serially(async () => {
+      const ops: KbOp[] = []
+      const accepted: KbEvent[] = []
+      for (const event of events) {
+        const result = replica.apply(event, now())
+        count(`remote_${result.status === 'refused' ? `refused_${result.reason}` : result.status}`)
+        if (result.status !== 'applied') continue
+        init.clock.observe(event.hlc)
+        accepted.push(event)
+        ops.push(...result.ops)
+      }
+      // Only what the replica took is kept, so a replay takes exactly the same events again.
+      await store.append(accepted)
+      await materialise(ops)
+      if (replica.gaps().length > 0) scheduleGapRepair()
+    })
+  }
+
+  async function materialise (ops: KbOp[]): Promise<void> {
+    if (engine === undefined || ops.length === 0) return
+    for (let i = 0; i < ops.length; i += OPS_PER_CALL) {
+      const { refused } = await engine.applyKb(ops.slice(i, i + OPS_PER_CALL))
+      for (const { reason } of refused) count(`unmaterialised_${reason}`)
+    }
+  }
+
+  function scheduleGapRepair (): void {
+    if (gapTimer !== undefined || init.onGap === undefined) return
+    count('gap_repairs')
+    gapTimer = setTimeout(() => { gapTimer = undefined; init.onGap?.() }, GAP_REPAIR_DELAY_MS)
+  }
+
+  return {
+    start,
+    local,
+    remote,
+    rematerialise: async () => serially(async () => {
+      await materialise(replica.clauses().map(c => ({ op: 'assert', id: c.id, clause: c.clause, front: false })))
+    }),
+    summary: () => ({ clauses: replica.size, events: replica.eventCount, digest: digestOf(replica.clauses().map(c => eventIdHex(c.id))) }),
+    settled: async () => serially(async () => {}),
+    counters
+  }
+}
+
+/** FNV-1a over the sorted ids: cheap, and enough to tell two sets apart in a test or on a dashboard. */
+function digestOf (ids: string[]): string {
+  let hash = 0x811c9dc5
+  for (const id of ids.sort()) {
+    for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193)
+  }
+  return (hash >>> 0).toString(16).padStart(8, '0')
+}

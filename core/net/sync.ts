@@ -1,0 +1,136 @@
+/**
+ * The sync protocol: how a peer gets every kb event it missed, whatever gossipsub delivered.
+ *
+ * The puller opens a stream and sends its version vector (origin -> n: it holds that origin's kb
+ * events 1..n). The server answers with every event it holds that the vector does not cover, as
+ * length-prefixed batches (the wire format's batch, at most MAX_BATCH_BYTES each), then an empty
+ * record, and closes. Every connected peer that speaks the protocol is pulled from when the
+ * connection is identified, both ways, so a peer that joins, or comes back, catches up from each
+ * neighbour; a peer that notices a gap in an origin's sequence numbers pulls again.
+ *
+ * Guarantees: after a pull completes, the puller holds every kb event the server held when it
+ * answered. Non-guarantees: events are not authenticated individually; a server could send events
+ * in another origin's name (see docs/kb.md).
+ */
+import { lpStream } from '@libp2p/utils'
+import { decodeBatch, encodeBatches, isKbEvent } from '../wire/event.ts'
+import { decodeVector, encodeVector } from '../wire/vector.ts'
+import { MAX_BATCH_BYTES, MAX_BATCH_EVENTS } from './constants.ts'
+import type { KbEvent } from '../wire/event.ts'
+import type { Vector } from '../wire/vector.ts'
+import type { IdentifyResult, Libp2p, PeerId, Stream } from '@libp2p/interface'
+
+export function syncProtocol (network: string): string {
+  return `/p2p-prolog/${network}/sync/1.0.0`
+}
+
+/** What the sync protocol needs of a replica. */
+export interface SyncSource {
+  vector (): Vector
+  missing (remote: Vector): readonly KbEvent[]
+  /** Stores and applies pulled events; the next batch is read only after this resolves. */
+  accept (events: readonly KbEvent[], from: string): Promise<void>
+}
+
+export interface SyncInit {
+  protocol: string
+  /** A pull that takes longer is aborted. @default 60_000 */
+  timeout?: number
+  onError?: (peer: string, err: Error) => void
+}
+
+export interface Sync {
+  /** Pulls from one peer now; resolves with the number of events received. */
+  pull (peer: PeerId, options?: { signal?: AbortSignal }): Promise<number>
+  /** Pulls from every connected peer that speaks the protocol. */
+  pullAll (): Promise<void>
+  readonly counters: Readonly<Record<string, number>>
+  stop (): Promise<void>
+}
+
+const SYNC_TIMEOUT_MS = 60_000
+const MAX_VECTOR_BYTES = 8 * 1024 * 1024
+const END_OF_SYNC = new Uint8Array(0)
+
+export async function createSync (libp2p: Libp2p, source: SyncSource, init: SyncInit): Promise<Sync> {
+  const { protocol } = init
+  const timeout = init.timeout ?? SYNC_TIMEOUT_MS
+  const counters: Record<string, number> = {}
+  const count = (key: string, n = 1): void => { counters[key] = (counters[key] ?? 0) + n }
+  const onError = init.onError ?? (() => {})
+
+  await libp2p.handle(protocol, async (stream: Stream) => {
+    try {
+      await serve(stream)
+    } catch (err) {
+      count('serve_failed')
+      stream.abort(err as Error)
+    }
+  }, { maxInboundStreams: 8 })
+
+  async function serve (stream: Stream): Promise<void> {
+    const signal = AbortSignal.timeout(timeout)
+    const lp = lpStream(stream, { maxDataLength: MAX_VECTOR_BYTES })
+    const remote = decodeVector((await lp.read({ signal })).subarray())
+    const events = source.missing(remote)
+    for (const batch of encodeBatches(events, { maxBatchBytes: MAX_BATCH_BYTES, maxBatchEvents: MAX_BATCH_EVENTS })) {
+      await lp.write(batch, { signal })
+    }
+    await lp.write(END_OF_SYNC, { signal })
+    count('served_events', events.length)
+    await stream.close({ signal })
+  }
+
+  async function pull (peer: PeerId, options: { signal?: AbortSignal } = {}): Promise<number> {
+    const signal = AbortSignal.any([AbortSignal.timeout(timeout), ...(options.signal === undefined ? [] : [options.signal])])
+    const stream = await libp2p.dialProtocol(peer, protocol, { signal })
+    const lp = lpStream(stream, { maxDataLength: MAX_BATCH_BYTES })
+    let received = 0
+    try {
+      await lp.write(encodeVector(source.vector()), { signal })
+      while (true) {
+        const record = (await lp.read({ signal })).subarray()
+        if (record.byteLength === 0) break
+        const events = decodeBatch(record)
+        if (!events.every(isKbEvent)) throw new Error('a sync batch holds an event that is not an assert or retract')
+        received += events.length
+        await source.accept(events as KbEvent[], peer.toString())
+      }
+      await stream.close({ signal })
+    } catch (err) {
+      stream.abort(err as Error)
+      throw err
+    }
+    count('pulls')
+    count('pulled_events', received)
+    return received
+  }
+
+  function pullQuietly (peer: PeerId): void {
+    pull(peer).catch((err: Error) => {
+      count('pull_failed')
+      onError(peer.toString(), err)
+    })
+  }
+
+  const onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
+    if (evt.detail.protocols.includes(protocol)) pullQuietly(evt.detail.peerId)
+  }
+  libp2p.addEventListener('peer:identify', onIdentify)
+
+  return {
+    pull,
+    pullAll: async () => {
+      const peers = await Promise.all(libp2p.getPeers().map(async peer => {
+        const known = await libp2p.peerStore.get(peer).catch(() => undefined)
+        return known?.protocols.includes(protocol) === true ? peer : undefined
+      }))
+      for (const peer of peers) if (peer !== undefined) pullQuietly(peer)
+    },
+    counters,
+    stop: async () => {
+      libp2p.removeEventListener('peer:identify', onIdentify)
+      await libp2p.unhandle(protocol)
+    }
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * The acceptance suite of an EventStore (automerge-repo's runStorageAdapterTests idea): every
+ * backend runs it, Node on disk here, Chromium on IndexedDB in the browser tests. No `node:`
+ * imports and no timed assertions; timings are printed for information only.
+ */
+import { describe, expect, it } from 'vitest'
+import { atom, compound, newEventId, variable } from '../../core/wire/index.ts'
+import type { EventStore } from '../../core/store/event-store.ts'
+import type { KbEvent } from '../../core/wire/index.ts'
+
+export interface EventStoreFixture {
+  /** A new, empty store. */
+  store: EventStore
+  /** Opens the same location again (after the test closed `store`). */
+  reopen: () => Promise<EventStore>
+  /** Closes whatever is still open and removes the location. */
+  cleanup: () => Promise<void>
+}
+
+const ALICE = '12D3KooWAlice'
+const BOB = '12D3KooWBob'
+
+export function assertEvent (origin: string, seq: number, front = false): KbEvent {
+  return {
+    kind: 'assert',
+    id: newEventId(),
+    hlc: { wall: 1_700_000_000_000 + seq, counter: seq % 3 },
+    origin,
+    seq,
+    front,
+    clause: compound(':-', compound('likes', variable(0), atom('prolog')), compound('person', variable(0), BigInt(seq)))
+  }
+}
+
+export function retractEvent (origin: string, seq: number, ids: Uint8Array[]): KbEvent {
+  return { kind: 'retract', id: newEventId(), hlc: { wall: 1_700_000_000_000 + seq, counter: 0 }, origin, seq, ids }
+}
+
+export async function collect (events: AsyncIterable<KbEvent>): Promise<KbEvent[]> {
+  const all: KbEvent[] = []
+  for await (const event of events) all.push(event)
+  return all
+}
+
+export function runEventStoreTests (setup: () => Promise<EventStoreFixture>, title: string): void {
+  /** Runs a test body on a fresh fixture and always cleans up. */
+  const withStore = (body: (fixture: EventStoreFixture) => Promise<void>) => async () => {
+    const fixture = await setup()
+    try {
+      await body(fixture)
+    } finally {
+      await fixture.cleanup()
+    }
+  }
+
+  describe(`EventStore acceptance: ${title}`, () => {
+    it('returns every field of asserts and retracts as appended', withStore(async ({ store }) => {
+      const first = assertEvent(ALICE, 1, true)
+      const events = [first, assertEvent(ALICE, 2), retractEvent(ALICE, 3, [first.id, newEventId()])]
+      await store.append(events)
+      expect(await collect(store.all())).toEqual(events)
+    }))
+
+    it('reads in (origin, seq) order: by origin, then seq 2 before seq 10', withStore(async ({ store }) => {
+      const seqs = [10, 2, 1, 100, 9, 256, 11]
+      await store.append(seqs.map(seq => assertEvent(BOB, seq)))
+      await store.append(seqs.map(seq => assertEvent(ALICE, seq)))
+      const read = (await collect(store.all())).map(event => [event.origin, event.seq])
+      const sorted = [...seqs].sort((a, b) => a - b)
+      expect(read).toEqual([...sorted.map(seq => [ALICE, seq]), ...sorted.map(seq => [BOB, seq])])
+    }))
+
+    it('keeps the first event of an origin+seq and skips later ones, within a call and across calls', withStore(async ({ store }) => {
+      const kept = assertEvent(ALICE, 1)
+      await store.append([kept, assertEvent(ALICE, 1, true)])
+      await store.append([assertEvent(ALICE, 1), assertEvent(ALICE, 2)])
+      const read = await collect(store.all())
+      expect(read.map(event => event.seq)).toEqual([1, 2])
+      expect(read[0]).toEqual(kept)
+      expect(store.counters.skipped_duplicate).toBe(2)
+    }))
+
+    it('runs appends in call order when they are not awaited', withStore(async ({ store }) => {
+      const first = assertEvent(ALICE, 1)
+      await Promise.all([store.append([first]), store.append([assertEvent(ALICE, 1, true)])])
+      expect(await collect(store.all())).toEqual([first])
+    }))
+
+    it('writes none of a call whose events cannot all be encoded', withStore(async ({ store }) => {
+      const invalid = { ...assertEvent(ALICE, 2), seq: 0 } // seq numbering starts at 1
+      await expect(store.append([assertEvent(ALICE, 1), invalid])).rejects.toHaveProperty('name', 'EventEncodingError')
+      expect(await collect(store.all())).toEqual([])
+    }))
+
+    it('round-trips metadata and answers undefined for a key never written', withStore(async ({ store }) => {
+      expect(await store.getMeta('next-seq')).toBeUndefined()
+      await store.putMeta('next-seq', Uint8Array.of(0, 0, 1, 0))
+      await store.putMeta('next-seq', Uint8Array.of(0, 0, 2, 0))
+      expect(await store.getMeta('next-seq')).toEqual(Uint8Array.of(0, 0, 2, 0))
+      expect(await collect(store.all())).toEqual([]) // metadata is not an event
+    }))
+
+    it('keeps events and metadata across close and reopen', withStore(async ({ store, reopen }) => {
+      const events = [assertEvent(ALICE, 1), assertEvent(ALICE, 2), assertEvent(BOB, 1)]
+      await store.append(events)
+      await store.putMeta('next-seq', Uint8Array.of(3))
+      await store.close()
+      const reopened = await reopen()
+      expect(await collect(reopened.all())).toEqual(events)
+      expect(await reopened.getMeta('next-seq')).toEqual(Uint8Array.of(3))
+      await reopened.append([assertEvent(ALICE, 3)])
+      expect((await collect(reopened.all())).length).toBe(4)
+    }))
+
+    it('appends 10,000 events in batches of 500 and reads every one back', withStore(async ({ store }) => {
+      const total = 10_000
+      const events = Array.from({ length: total }, (_, i) => assertEvent(i % 2 === 0 ? ALICE : BOB, Math.floor(i / 2) + 1))
+      const started = performance.now()
+      for (let i = 0; i < total; i += 500) await store.append(events.slice(i, i + 500))
+      const appended = performance.now()
+      const read = await collect(store.all())
+      console.log(`[${title}] append 10,000 events in batches of 500: ${Math.round(appended - started)} ms, all(): ${Math.round(performance.now() - appended)} ms`)
+      expect(read.length).toBe(total)
+      const byKey = new Map(events.map(event => [`${event.origin}/${event.seq}`, event]))
+      for (const event of read) expect(event).toEqual(byKey.get(`${event.origin}/${event.seq}`))
+    }))
+
+    it('refuses an append whose signal is already aborted, and writes nothing', withStore(async ({ store }) => {
+      const controller = new AbortController()
+      controller.abort()
+      await expect(store.append([assertEvent(ALICE, 1)], { signal: controller.signal })).rejects.toHaveProperty('name', 'AbortError')
+      expect(await collect(store.all())).toEqual([])
+    }))
+
+    it('stops all() with AbortError when its signal is aborted part way', withStore(async ({ store }) => {
+      await store.append(Array.from({ length: 2_500 }, (_, i) => assertEvent(ALICE, i + 1)))
+      const controller = new AbortController()
+      let seen = 0
+      const reading = (async () => {
+        for await (const _ of store.all({ signal: controller.signal })) {
+          if (++seen === 10) controller.abort()
+        }
+      })()
+      await expect(reading).rejects.toHaveProperty('name', 'AbortError')
+      expect(seen).toBeLessThan(2_500)
+    }))
+  })
+}
