@@ -18,7 +18,7 @@ export async function udpLatency (): Promise<Figure> {
   const signallerPort = await freePort()
   const signallerHttp = await freePort()
   const deployment = await makeDeployment(signallerPort)
-  const signaller = startTs('signaller', 'signaller/main.ts', ['--identity', deployment.identity, '--host', '127.0.0.1', '--port', String(signallerPort), '--http-port', String(signallerHttp)])
+  const signaller = startTs('signaller', 'signaller/main.ts', ['--identity', deployment.identity, '--data-dir', `${deployment.dir}/signaller`, '--host', '127.0.0.1', '--port', String(signallerPort), '--http-port', String(signallerHttp)])
   await signaller.waitFor(/listening on/)
   const [portA, portB] = [await freePort(), await freePort()]
   for (const [name, port] of [['a', portA], ['b', portB]] as const) {

@@ -50,7 +50,7 @@ export interface Knowledge {
   local (change: KbChange): void
   /** Kb events from the network (gossip or sync); resolves once stored and applied. */
   remote (events: readonly KbEvent[]): Promise<void>
-  /** Gives the engine every live clause again (after its worker was replaced). */
+  /** Gives the engine every live clause again: the engine's `onRestart` after its worker was replaced. */
   rematerialise (): Promise<void>
   /** What this replica holds, in numbers a test or an operator can compare across peers. */
   summary (): KnowledgeSummary
@@ -164,9 +164,9 @@ export function createKnowledge (init: KnowledgeInit): Knowledge {
     start,
     local,
     remote,
-    rematerialise: async () => serially(async () => {
-      await materialise(replica.clauses().map(c => ({ op: 'assert', id: c.id, clause: c.clause, front: false })))
-    }),
+    // Not through the queue: the engine holds its other calls until this is done, and the queue
+    // may be waiting for one of them.
+    rematerialise: async () => materialise(replica.clauses().map(c => ({ op: 'assert', id: c.id, clause: c.clause, front: false }))),
     summary: () => ({ clauses: replica.size, events: replica.eventCount, digest: digestOf(replica.clauses().map(c => eventIdHex(c.id))) }),
     settled: async () => serially(async () => {}),
     counters

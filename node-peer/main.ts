@@ -31,7 +31,7 @@ Options (environment variable in brackets):
   --request-timeout MS   how long a request from the group collects answers (default ${UDP_BRIDGE_DEFAULTS.requestTimeout})
   --consult FILE         a Prolog program to load into this peer's engine, e.g. listen/2 handlers
   --send-rate N          datagrams per second the bridge sends at most (default ${UDP_BRIDGE_DEFAULTS.sendRate})
-  --data-dir DIR         where this peer keeps its data [DATA_DIR] (default data/NAME)
+  --data-dir DIR         where this peer keeps its durable replica [DATA_DIR] (default data/NAME)
   --http-port N          /healthz and /metrics on 127.0.0.1, 0 for none [HTTP_PORT] (default 0)
   --log-level LEVEL      error, warn, info or debug [LOG_LEVEL] (default info)
   -h, --help             this text
@@ -83,6 +83,7 @@ runMain('node-peer', async () => {
     peers,
     name,
     log,
+    dataDir,
     program,
     udp: udpPort === 0 ? false : { group, port: udpPort, interface: iface, requestTimeout, sendRate }
   })
@@ -122,6 +123,8 @@ function healthOf (node: NodePeer): { healthy: boolean } & Record<string, unknow
     connectedPeers: signallers,
     channel: node.channel.counters,
     peer: node.peer.counters,
+    kb: { ...node.knowledge.summary(), counters: node.knowledge.counters },
+    sync: node.sync.counters,
     udp: node.bridge?.counters ?? {}
   }
 }
@@ -129,7 +132,7 @@ function healthOf (node: NodePeer): { healthy: boolean } & Record<string, unknow
 function metricsOf (node: NodePeer): Registry {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'node_peer_' })
-  const sources = { channel: node.channel.counters, peer: node.peer.counters, udp: node.bridge?.counters ?? {} }
+  const sources = { channel: node.channel.counters, peer: node.peer.counters, kb: node.knowledge.counters, sync: node.sync.counters, udp: node.bridge?.counters ?? {} }
   registry.registerMetric(new Gauge({
     name: 'node_peer_counter',
     help: 'counters of the event channel, the peer and the UDP bridge (refused_* by reason)',

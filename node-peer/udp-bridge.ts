@@ -3,7 +3,9 @@
  * joined to the network, speaking SWI-Prolog's library(udp_broadcast) wire format, so that a
  * stock `swipl` on the host is a member.
  *
- * From the group: `send(T)` becomes a network message; `request(Id, T)` becomes a network request
+ * From the group: `send(T)` becomes a network message, except `send(assert(C))`, `asserta(C)`,
+ * `retract(C)` and `retractall(H)` of a shared predicate, which change the shared knowledge
+ * (docs/kb.md); `request(Id, T)` becomes a network request
  * whose answers go back to the requester as `reply(Id, A)` datagrams, until the request timeout
  * (stock swipl waits 0.25 s by default). Datagrams in this project's CBOR format (they start with
  * the CBOR self-described tag) are accepted too: message and request events.
@@ -39,6 +41,9 @@ export interface UdpCodec {
   encodeUdp (messages: UdpMessage[]): Promise<string[]>
 }
 
+/** How a change was taken: done (as it was done: a retract binds its variables), not a change of a shared predicate, or refused. */
+export type KnowledgeOutcome = { applied: Term } | 'not-shared' | { error: string }
+
 export interface UdpBridgeInit {
   /** @default '239.0.0.2' */
   group?: string
@@ -62,6 +67,12 @@ export interface UdpBridgeInit {
 export interface UdpBridgeComponents {
   peer: Peer
   codec: UdpCodec
+  /**
+   * Applies changes `assert(C)`, `asserta(C)`, `retract(C)` or `retractall(H)` to the shared
+   * knowledge, in order; for each: applied, not shared (the message then goes out as an ordinary
+   * one), or the error text.
+   */
+  updateKnowledge?: (changes: Term[]) => Promise<KnowledgeOutcome[]>
   log: Log
 }
 
@@ -106,10 +117,25 @@ export async function createUdpBridge (components: UdpBridgeComponents, init: Ud
 
   const inbound = new SerialBatcher<{ text: string, from: RemoteInfo }>(async (items) => {
     const results = await codec.decodeUdp(items.map(i => i.text))
-    results.forEach((result, i) => {
-      if ('error' in result) refuse(result.error, items[i].from)
-      else dispatch(result, items[i].from)
-    })
+    // Runs of knowledge changes go to the engine in one call; the batcher waits for it, so
+    // changes and messages keep the order they arrived in.
+    let changes: Term[] = []
+    for (const [i, result] of results.entries()) {
+      if ('error' in result) {
+        refuse(result.error, items[i].from)
+      } else if (result.kind === 'send' && isKnowledgeChange(result.term)) {
+        changes.push(result.term)
+      } else if (result.kind === 'request' && isKnowledgeChange(result.term)) {
+        await applyChanges(changes)
+        changes = []
+        await applyRequestedChange(result.id, result.term, items[i].from)
+      } else {
+        await applyChanges(changes)
+        changes = []
+        dispatch(result, items[i].from)
+      }
+    }
+    await applyChanges(changes)
   }, err => log.error(`udp decode failed: ${err.message}`))
 
   type Outgoing = { message: UdpMessage, to: { address: string, port: number } }
@@ -212,6 +238,44 @@ export async function createUdpBridge (components: UdpBridgeComponents, init: Ud
     }
   }
 
+  /** Changes of shared predicates are not messages (the kb convention, docs/kb.md). */
+  async function applyChanges (changes: Term[]): Promise<void> {
+    if (changes.length === 0) return
+    const outcomes: KnowledgeOutcome[] = components.updateKnowledge === undefined
+      ? changes.map(() => 'not-shared')
+      : await components.updateKnowledge(changes)
+    outcomes.forEach((outcome, i) => {
+      count('accepted_send')
+      if (outcome === 'not-shared') peer.send(changes[i])
+      else countOutcome(outcome)
+    })
+  }
+
+  /**
+   * `broadcast_request(udp(S, retract(likes(X, y))))`: the change is done here, and its reply, the
+   * change as done (X bound), says it is stored. A stock swipl sends a change whose clause has
+   * variables as a request, never as `send/1`.
+   */
+  async function applyRequestedChange (id: Term, change: Term, from: RemoteInfo): Promise<void> {
+    const [outcome] = components.updateKnowledge === undefined ? ['not-shared' as const] : await components.updateKnowledge([change])
+    count('accepted_request')
+    if (outcome === 'not-shared') {
+      void answer(id, change, from)
+    } else {
+      countOutcome(outcome)
+      if ('applied' in outcome) outbound.push({ message: { kind: 'reply', id, term: outcome.applied }, to: { address: from.address, port: from.port } })
+    }
+  }
+
+  function countOutcome (outcome: Exclude<KnowledgeOutcome, 'not-shared'>): void {
+    if ('applied' in outcome) {
+      count('knowledge_changes')
+    } else {
+      count('refused_knowledge_change')
+      log.warn(`refused a change of the shared knowledge from the group: ${outcome.error}`)
+    }
+  }
+
   async function answer (id: Term, term: Term, from: RemoteInfo): Promise<void> {
     for await (const reply of peer.request(term, { timeout: options.requestTimeout })) {
       outbound.push({ message: { kind: 'reply', id, term: reply }, to: { address: from.address, port: from.port } })
@@ -264,6 +328,12 @@ async function bind (socket: Socket, port: number, address: string | undefined, 
     socket.bind(port, address, () => { resolve() })
   })
   socket.on('error', () => {})
+}
+
+const KNOWLEDGE_CHANGES = new Set(['assert', 'asserta', 'retract', 'retractall'])
+
+function isKnowledgeChange (term: Term): boolean {
+  return isCompound(term) && term.args.length === 1 && KNOWLEDGE_CHANGES.has(term.functor)
 }
 
 /** The id of a request a bridge forwards into its group: `p2p_request("<event id hex>")`. */

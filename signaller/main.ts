@@ -2,7 +2,7 @@
  * `npm run signaller -- [options]`: the relay service. See `--help`.
  */
 import '../node/node20.ts'
-import { readFile } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import { parseCli, parsePort, runMain, UsageError } from '../node/cli.ts'
 import { readIdentityFile } from '../node/files.ts'
@@ -24,6 +24,7 @@ Options (environment variable in brackets):
   --http-port N       /healthz and /metrics port, 0 for none [HTTP_PORT] (default 9998)
   --cert FILE         TLS certificate (PEM): listen on wss [CERT_FILE]
   --key FILE          TLS private key (PEM) [KEY_FILE]
+  --data-dir DIR      where the replica of the shared knowledge is kept [DATA_DIR] (default data/signaller)
   --domain NAME       announce /dns4/NAME/tcp/PORT/ws(s) [DOMAIN]
   --log-level LEVEL   error, warn, info or debug [LOG_LEVEL] (default info)
   -h, --help          this text
@@ -42,6 +43,7 @@ runMain('signaller', async () => {
       cert: { type: 'string' },
       key: { type: 'string' },
       domain: { type: 'string' },
+      'data-dir': { type: 'string' },
       'log-level': { type: 'string' }
     }
   })
@@ -55,13 +57,17 @@ runMain('signaller', async () => {
   const domain = args.domain ?? env.DOMAIN
   const identity = await readIdentityFile(args.identity ?? env.IDENTITY_FILE ?? '.identity.json')
 
+  const dataDir = args['data-dir'] ?? env.DATA_DIR ?? 'data/signaller'
+  await mkdir(dataDir, { recursive: true }).catch((err: Error) => { throw new UsageError(`cannot create --data-dir ${dataDir}: ${err.message}`) })
   const signaller = await createSignaller({
     identity,
+    dataDir,
     host,
     port,
     tls,
     announce: domain === undefined ? undefined : [`/dns4/${domain}/tcp/${port}/${tls === undefined ? 'ws' : 'wss'}`]
   }).catch((err: Error) => {
+    if (err.name === 'StoreError') throw err
     throw new Error(`cannot listen on ${host}:${port}: ${err.message} (is another signaller running? choose --port)`)
   })
   logPeers(signaller, log)
@@ -103,7 +109,9 @@ function healthOf (signaller: Signaller): { healthy: boolean } & Record<string, 
     healthy: signaller.libp2p.status === 'started',
     peerId: signaller.libp2p.peerId.toString(),
     peers: signaller.libp2p.getPeers().length,
-    subscribers: signaller.libp2p.services.pubsub.getSubscribers(signaller.topic).length
+    subscribers: signaller.libp2p.services.pubsub.getSubscribers(signaller.topic).length,
+    kb: signaller.knowledge.summary(),
+    sync: signaller.sync.counters
   }
 }
 

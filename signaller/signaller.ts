@@ -4,7 +4,9 @@
  * It listens on WebSockets (TLS when a certificate is given), holds circuit-relay-v2 reservations
  * so that browsers can signal WebRTC to each other through it, and takes part in gossipsub as the
  * hub of the star: it subscribes to the network's topic (a relay that does not subscribe does not
- * forward), validates every batch and forwards it to every peer.
+ * forward), validates every batch and forwards it to every peer. It keeps a durable replica of
+ * the shared knowledge (events only: no Prolog runs here) and serves the sync protocol, so a peer
+ * that joins while every other peer is away still catches up.
  */
 import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
 import { gossipsub } from '@libp2p/gossipsub'
@@ -13,18 +15,30 @@ import { noise } from '@libp2p/noise'
 import { ping } from '@libp2p/ping'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
+import { join } from 'node:path'
 import { createLibp2p } from 'libp2p'
 import { eventTopic } from '../core/net/constants.ts'
 import { createEventChannel } from '../core/net/event-channel.ts'
 import { hubGossipOptions } from '../core/net/gossip-options.ts'
 import { deriveKey } from '../core/net/identity.ts'
+import { createSync, syncProtocol } from '../core/net/sync.ts'
+import { createClock } from '../core/kb/clock.ts'
+import { Replica } from '../core/kb/replica.ts'
+import { createKnowledge } from '../core/knowledge.ts'
+import { openEventStore } from '../core/store/event-store.ts'
+import { isKbEvent } from '../core/wire/event.ts'
+import type { Knowledge } from '../core/knowledge.ts'
 import type { EventChannel } from '../core/net/event-channel.ts'
+import type { Sync } from '../core/net/sync.ts'
+import type { KbEvent } from '../core/wire/event.ts'
 import type { Identity } from '../core/net/identity.ts'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Libp2p } from '@libp2p/interface'
 
 export interface SignallerInit {
   identity: Identity
+  /** Where the replica of the shared knowledge is kept (a directory). */
+  dataDir: string
   /** @default '0.0.0.0' */
   host?: string
   /** @default 9999 */
@@ -40,6 +54,8 @@ export interface SignallerInit {
 export interface Signaller {
   readonly libp2p: Libp2p<{ pubsub: GossipSub }>
   readonly channel: EventChannel
+  readonly knowledge: Knowledge
+  readonly sync: Sync
   readonly topic: string
   stop (): Promise<void>
 }
@@ -80,13 +96,37 @@ export async function createSignaller (init: SignallerInit): Promise<Signaller> 
   })
   const topic = eventTopic(init.identity.network)
   const channel = createEventChannel({ pubsub: libp2p.services.pubsub, peerId: libp2p.peerId }, { topic })
+  const store = await openEventStore(join(init.dataDir, 'events'))
+  const replica = new Replica()
+  let sync: Sync | undefined
+  const knowledge = createKnowledge({
+    origin: libp2p.peerId.toString(),
+    clock: createClock(Date.now),
+    replica,
+    store,
+    onGap: () => { void sync?.pullAll() }
+  })
+  await knowledge.start()
+  channel.onBatch((batch) => {
+    const kb = batch.events.filter(isKbEvent) as KbEvent[]
+    if (kb.length > 0) void knowledge.remote(kb)
+  })
+  sync = await createSync(libp2p, {
+    vector: () => replica.vector(),
+    missing: (remote) => replica.missing(remote),
+    accept: async (events) => knowledge.remote(events)
+  }, { protocol: syncProtocol(init.identity.network) })
   return {
     libp2p,
     channel,
+    knowledge,
+    sync,
     topic,
     stop: async () => {
       channel.stop()
       await libp2p.stop()
+      await knowledge.settled()
+      await store.close()
     }
   }
 }

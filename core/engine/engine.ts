@@ -11,6 +11,16 @@
  *   slices; a worker that does not confirm within `stopGrace` ms is terminated and a new one
  *   started, replaying every consulted program in order. Queries that were open on the replaced
  *   worker end with EngineStoppedError; what queries asserted is lost, consulted programs are not.
+ * - Shared predicates (p2p_kb.pl, `:- shared(likes/2).`): their local changes reach `onKbChange`,
+ *   in order, each new clause with a fresh 16-byte id; `applyKb` applies the network's changes
+ *   without echo. With `onKbChange` set the host holds the shared state, and restores it when a
+ *   worker is replaced: the new worker replays its programs without reporting and declares
+ *   shared again what was (also from queries), then `onRestart` runs. From then on `applyKb`
+ *   reaches the new worker, while every other call waits until the promise onRestart returned
+ *   has settled: the host re-applies the full clause list there, and must return (not just start)
+ *   that work, and await no other engine call in it. Replayed clauses equal to a re-applied one
+ *   take its id (so a program's clauses keep theirs); the others then go, as the network no
+ *   longer has them.
  * - Concurrency: each query has a Prolog engine of its own in the worker, and running goals share
  *   the worker in time slices, so a long console query does not hold up network requests.
  */
@@ -18,7 +28,7 @@ import { DEFAULT_INFERENCE_LIMIT, DEFAULT_MAX_DEPTH, DEFAULT_TIMEOUT_MS, HEARTBE
 import { deserializeError, EngineStoppedError } from './errors.ts'
 import { JobChannel } from './job-channel.ts'
 import { INIT_ID, startSession } from './session.ts'
-import type { Goal, PrologSource, RunOptions, UdpDecodeResult, UdpMessage, WorkerFactory, WorkerInit } from './protocol.ts'
+import type { Goal, KbChange, KbOp, KbRefusal, PredicateIndicator, PrologSource, RunOptions, UdpDecodeResult, UdpMessage, WorkerFactory, WorkerInit } from './protocol.ts'
 import type { JobMessage, Session } from './session.ts'
 import type { Compound, Term } from '../wire/term.ts'
 
@@ -35,8 +45,16 @@ export interface EngineInit {
   onPublish?: (term: Term) => void
   /** What Prolog printed. @default console.log / console.error */
   onOutput?: (text: string, stream: 'stdout' | 'stderr') => void
-  /** The worker was replaced (stuck, or it failed). */
-  onRestart?: (reason: string) => void
+  /**
+   * The worker was replaced (stuck, or it failed): called once the new worker has started and
+   * replayed the consulted programs. Only applyKb reaches it until the promise returned settles:
+   * re-apply every shared clause there and return that work, e.g.
+   * `onRestart: async () => { await engine.applyKb(allClauses()) }`. Awaiting another engine
+   * call here would wait for itself.
+   */
+  onRestart?: (reason: string) => void | Promise<void>
+  /** A local change of a shared predicate, in the order they happened. */
+  onKbChange?: (change: KbChange) => void
 }
 
 export interface EngineComponents {
@@ -80,7 +98,12 @@ export type Answer =
   | { status: 'failure' }
   | { status: 'error', error: Error }
 
-export type { UdpMessage }
+export type { KbChange, KbOp, KbRefusal, UdpMessage }
+
+/** What applyKb did not apply, in the order of the ops. */
+export interface ApplyKbResult {
+  refused: KbRefusal[]
+}
 
 export interface Engine {
   /** Loads program text into module user. @throws PrologError, SandboxError (with SWI-Prolog's messages), the signal's reason */
@@ -97,20 +120,31 @@ export interface Engine {
   decodeUdp (datagrams: string[]): Promise<UdpDecodeResult[]>
   /** @throws TermConversionError when a term cannot be written (the whole batch) */
   encodeUdp (messages: UdpMessage[]): Promise<string[]>
+  /**
+   * Applies changes of shared predicates from the network, in order, in one call of the worker,
+   * without reporting them to `onKbChange`. A clause of a predicate not declared here declares
+   * it shared; an assert of a known id and a retract of an unknown one do nothing; a refused op
+   * is left out and listed, the others apply.
+   */
+  applyKb (ops: KbOp[]): Promise<ApplyKbResult>
   close (): Promise<void>
 }
 
 /** The Prolog sources the worker loads, next to this file (Parcel bundles them from these URLs). */
-export const PROLOG_SOURCES: ReadonlyArray<{ name: string, url: URL }> = [
+export const PROLOG_SOURCES: ReadonlyArray<{ name: string, url: URL, library?: boolean }> = [
   { name: 'p2p_engine.pl', url: new URL('./p2p_engine.pl', import.meta.url) },
   { name: 'p2p_udp.pl', url: new URL('./p2p_udp.pl', import.meta.url) },
-  { name: 'p2p_broadcast.pl', url: new URL('./p2p_broadcast.pl', import.meta.url) }
+  { name: 'p2p_broadcast.pl', url: new URL('./p2p_broadcast.pl', import.meta.url) },
+  /** Loaded by p2p_kb.pl only, so that its exports stay out of module user. */
+  { name: 'p2p_kb_check.pl', url: new URL('./p2p_kb_check.pl', import.meta.url), library: true },
+  { name: 'p2p_kb.pl', url: new URL('./p2p_kb.pl', import.meta.url) }
 ]
 
 const LOADED_WITH_ERRORS = new Set(['PrologError', 'SandboxError'])
 
 interface Limits { options: RunOptions, timeout?: number, signal?: AbortSignal }
-interface Worker { session: Session, ready: Promise<void> }
+/** `replayed`: programs replayed (and shared predicates declared again); `ready`: restored too. */
+interface Worker { session: Session, replayed: Promise<void>, ready: Promise<void> }
 interface ConsultRecord { goal: Goal, limits: Limits }
 
 export async function createEngine (components: EngineComponents, init: EngineInit = {}): Promise<Engine> {
@@ -120,29 +154,55 @@ export async function createEngine (components: EngineComponents, init: EngineIn
   const onOutput = init.onOutput ?? ((text, stream) => { (stream === 'stderr' ? console.error : console.log)(text.replace(/\n$/, '')) })
   const workerInit: WorkerInit = {
     sources: components.sources,
-    load: PROLOG_SOURCES.map(s => s.name),
+    load: PROLOG_SOURCES.filter(s => s.library !== true).map(s => s.name),
     maxDepth: init.maxDepth ?? DEFAULT_MAX_DEPTH,
     heartbeat: HEARTBEAT_INFERENCES,
-    timeSlice: TIME_SLICE_MS
+    timeSlice: TIME_SLICE_MS,
+    restoring: false
   }
   const consults: ConsultRecord[] = []
+  const declared = new Map<string, PredicateIndicator>()
   const started = new WeakSet<Session>()
   let closed = false
   let broken: string | undefined
   let nextId = INIT_ID + 1
   let worker: Worker
 
-  const spawn = (): Worker => {
-    const session = startSession(components.spawn, workerInit, {
+  /** A worker; `restart` is why the one it replaces failed. */
+  const spawn = (restart?: string): Worker => {
+    const quiet = restart !== undefined && init.onKbChange !== undefined
+    const session = startSession(components.spawn, { ...workerInit, restoring: quiet }, {
       onPublish: term => init.onPublish?.(term),
       onOutput,
+      onKbChanges: (changes, names) => {
+        for (const pi of names) declared.set(`${pi.name}/${pi.arity}`, pi)
+        for (const change of changes) init.onKbChange?.(change)
+      },
       onDeath: (dead, reason) => { replace(dead, reason) }
     })
-    const ready = session.started.then(async () => {
+    const replayed = session.started.then(async () => {
       started.add(session)
       await replay(session)
+      const known = [...declared.values()]
+      if (quiet) await callOn(session, id => ({ type: 'kb-declare', id, declared: known }), () => {})
     })
-    return { session, ready }
+    const ready = replayed.then(async () => {
+      if (restart !== undefined) await restore(session, restart, quiet)
+    })
+    // Awaited by readySession(); a dead worker's are replaced.
+    replayed.catch(() => {})
+    ready.catch(() => {})
+    return { session, replayed, ready }
+  }
+
+  /** onRestart, when applyKb already reaches the new worker and nothing else does yet. */
+  const restore = async (session: Session, reason: string, quiet: boolean): Promise<void> => {
+    try {
+      await init.onRestart?.(reason)
+    } catch (err) {
+      onOutput(`p2p: onRestart failed: ${err instanceof Error ? err.message : String(err)}\n`, 'stderr')
+    }
+    if (quiet) await callOn(session, id => ({ type: 'kb-end-restore', id }), () => {})
   }
 
   const replace = (dead: Session, reason: string): void => {
@@ -151,8 +211,7 @@ export async function createEngine (components: EngineComponents, init: EngineIn
       broken = reason // a worker that never started would fail again
       return
     }
-    init.onRestart?.(reason)
-    worker = spawn()
+    worker = spawn(reason)
   }
 
   const onStuck = (session: Session): void => {
@@ -173,12 +232,13 @@ export async function createEngine (components: EngineComponents, init: EngineIn
     }
   }
 
-  const readySession = async (): Promise<Session> => {
+  /** The current worker once it is ready; with `replayed`, once it has replayed its programs. */
+  const readySession = async (stage: 'replayed' | 'ready' = 'ready'): Promise<Session> => {
     for (;;) {
       if (closed) throw new EngineStoppedError()
       if (broken !== undefined) throw new EngineStoppedError(`the Prolog worker does not start: ${broken}`)
       const current = worker
-      await current.ready.catch(() => {})
+      await current[stage].catch(() => {})
       if (current !== worker) continue // it died and was replaced meanwhile
       if (!current.session.alive) throw new EngineStoppedError()
       return current.session
@@ -229,8 +289,12 @@ export async function createEngine (components: EngineComponents, init: EngineIn
   })
   const networkLimits = (): Limits => limitsOf({}, false, true)
 
-  const call = async (build: (id: number) => Parameters<Session['post']>[0], accept: (message: JobMessage) => unknown): Promise<unknown> => {
-    const session = await readySession()
+  type Build = (id: number) => Parameters<Session['post']>[0]
+  const call = async (build: Build, accept: (message: JobMessage) => unknown, stage?: 'replayed'): Promise<unknown> =>
+    await callOn(await readySession(stage), build, accept)
+
+  const callOn = async (session: Session, build: Build, accept: (message: JobMessage) => unknown): Promise<unknown> => {
+    if (!session.alive) throw new EngineStoppedError()
     const id = nextId++
     const reply = await new Promise<JobMessage>(resolve => {
       const unlisten = session.listen(id, message => { unlisten(); resolve(message) })
@@ -267,6 +331,8 @@ export async function createEngine (components: EngineComponents, init: EngineIn
     request: (term, options = {}) => request(term, options),
     decodeUdp: async (datagrams) => await call(id => ({ type: 'udp-decode', id, datagrams }), m => (m as { results: UdpDecodeResult[] }).results) as UdpDecodeResult[],
     encodeUdp: async (messages) => await call(id => ({ type: 'udp-encode', id, messages }), m => (m as { texts: string[] }).texts) as string[],
+    // Ahead of the other calls while a new worker is restored (see the header).
+    applyKb: async (ops) => await call(id => ({ type: 'kb-apply', id, ops }), m => ({ refused: (m as { refused: KbRefusal[] }).refused }), 'replayed') as ApplyKbResult,
     async close () {
       if (closed) return
       closed = true

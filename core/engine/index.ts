@@ -6,6 +6,9 @@
  * and run under an inference limit and a wall-clock limit, a stuck worker is replaced (its
  * consulted programs replayed), and library(broadcast) reaches the network through
  * `broadcast(p2p(Term))` and `onPublish`. The udp_broadcast text codec of SWI-Prolog runs here too.
+ * Shared predicates (`:- shared(likes/2).`, p2p_kb.pl) report their local changes to `onKbChange`
+ * with 16-byte ids, take the network's with `applyKb` (no echo, unsafe rules refused), and answer
+ * requests from the network.
  *
  * The host side ({@link createEngine}) and the worker side ({@link startRuntime}) know no
  * platform. Under Node.js, `createNodeEngine` (node-peer/engine-host.ts) wires them with
@@ -32,14 +35,23 @@
  * setTimeout(() => { controller.abort() }, 100)
  * await engine.queryText('repeat, fail', { sandbox: false, signal: controller.signal }).next().catch(() => {})
  * console.log(await engine.decodeUdp(['%-prolog-\nsend(temperature(kitchen,21.5))']))
+ *
+ * const shared = await createNodeEngine({ onKbChange: change => { console.log(change.kind) } })
+ * await shared.consult(':- shared(likes/2).\nlikes(alice, bob).') // assert
+ * const id = crypto.getRandomValues(new Uint8Array(16))
+ * const { refused } = await shared.applyKb([{ op: 'assert', id, clause: { functor: 'likes', args: [{ atom: 'bob' }, { atom: 'cy' }] }, front: false }])
+ * console.log(refused) // [], and nothing reported
+ * await shared.close()
  * await engine.close()
  * ```
  */
 export { createEngine, PROLOG_SOURCES } from './engine.ts'
-export type { Answer, ConsultOptions, Engine, EngineComponents, EngineInit, QueryOptions, RequestOptions } from './engine.ts'
+export type { Answer, ApplyKbResult, ConsultOptions, Engine, EngineComponents, EngineInit, QueryOptions, RequestOptions } from './engine.ts'
 export { startRuntime } from './runtime.ts'
 export type { Macrotask, SwiplModuleFactory, SwiplModuleOptions } from './runtime.ts'
-export type { PrologSource, UdpDecodeResult, UdpMessage, WorkerEndpoint, WorkerFactory, WorkerHandle } from './protocol.ts'
+export type {
+  KbChange, KbOp, KbRefusal, KbRefusalReason, PredicateIndicator, PrologSource, UdpDecodeResult, UdpMessage, WorkerEndpoint, WorkerFactory, WorkerHandle
+} from './protocol.ts'
 export {
   EngineStoppedError, EngineTimeoutError, InferenceLimitError, PrologError, SandboxError, TermConversionError
 } from './errors.ts'

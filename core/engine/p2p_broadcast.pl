@@ -27,6 +27,18 @@ answers.
 
 :- listen(p2p_broadcast, p2p(Term), p2p_broadcast:publish(Term)).
 
+:- multifile
+    sandbox:safe_meta/2.
+
+% Goals from the network may not take what was published, nor change the
+% listeners of library(broadcast) (unlisten(_) would silence every
+% handler): library(sandbox) counts the assert/1 and retract/1 of a
+% module's own facts, by the module's own predicates, as safe.
+sandbox:safe_meta(p2p_broadcast:Goal, _) :-
+    throw(error(permission_error(call, sandboxed, Goal), _)).
+sandbox:safe_meta(broadcast:Goal, _) :-
+    throw(error(permission_error(call, sandboxed, Goal), _)).
+
 %!  publish(+Term) is semidet.
 %
 %   Keeps Term for take_published/1 when called by broadcast/1; fails

@@ -45,9 +45,11 @@ S = refused(error(permission_error(call, sandboxed, user:assertz(p)), _)).
 %
 %   Runs Goal. With sandbox(true), Goal must pass safe_goal/1, may not
 %   qualify a call of a module-sensitive (transparent) predicate with
-%   another module, and runs in a temporary module (whose default import
-%   module is `user`), so that the facts it may assert vanish with the
-%   query instead of shadowing `user` for the goals that come after it.
+%   another module, nor a call of a predicate that a module other than
+%   `user` and `system` does not export, and runs in a temporary module
+%   (whose default import module is `user`), so that the facts it may
+%   assert vanish with the query instead of shadowing `user` for the
+%   goals that come after it.
 %   Options:
 %
 %     - sandbox(+Bool): default `false`.
@@ -76,6 +78,11 @@ checked(Goal, Limit, Status) :-
 % safe_goal/1 lets user:assertz(p) and user:(assertz(p), true) through,
 % which assert into `user`. So a sandboxed goal may qualify only calls
 % of predicates that do not act on the module they are called in.
+% safe_goal/1 also checks a qualified goal as if it ran in the module it
+% names, where assertz/1 of that module's own facts counts as safe:
+% broadcast:assert_listener(T, L, user, G) would add a listener that
+% runs G, unchecked, at the next broadcast. So a qualified call may
+% reach only what a module exports (or `user` and `system`).
 safe_in_own_module(Module:Goal) :-
     safe_goal(Module:Goal),
     (   foreign_qualified(Module, Goal, Call)
@@ -90,7 +97,18 @@ foreign_qualified(Module, Goal, Qualifier:Called) :-
     atom(Qualifier),
     Qualifier \== Module,
     callable(Called),
-    predicate_property(Qualifier:Called, transparent).
+    (   predicate_property(Qualifier:Called, transparent)
+    ->  true
+    ;   internal(Qualifier, Called)
+    ),
+    !.
+
+internal(Module, Goal) :-
+    \+ memberchk(Module, [user, system]),
+    current_module(Module),
+    predicate_property(Module:Goal, defined),
+    \+ predicate_property(Module:Goal, imported_from(_)),
+    \+ predicate_property(Module:Goal, exported).
 
 limited(Goal, infinite, Status) :-
     !,

@@ -7,8 +7,14 @@
  * computes nothing in between. `close` ends a job wherever it is (running or waiting for `next`);
  * the worker confirms with `closed`, unless the job had already ended. Terms are plain data
  * (core/wire/term.ts), so messages cross by structured clone.
+ *
+ * Shared predicates (p2p_kb.pl): the worker posts `kb-changes` after every time slice in which
+ * shared predicates changed, in the order of the changes; `kb-apply` applies changes from the
+ * network in one Prolog call, reported by nobody. A worker that replaces a failed one starts with
+ * `restoring`, replays quietly, gets `kb-declare`, the host's `kb-apply`, then `kb-end-restore`
+ * (see engine.ts).
  */
-import type { SerializedError } from './errors.ts'
+import type { SerializedError, TermConversionReason } from './errors.ts'
 import type { Term } from '../wire/term.ts'
 
 /** A Prolog source the worker loads at start, as a module file `/p2p/<name>`. */
@@ -24,6 +30,8 @@ export interface WorkerInit {
   maxDepth: number
   heartbeat: number
   timeSlice: number
+  /** Replace a failed worker: clauses that the replay makes are not reported until `kb-end-restore`. */
+  restoring: boolean
 }
 
 /** What a job runs. */
@@ -45,6 +53,41 @@ export type UdpMessage =
 
 export type UdpDecodeResult = UdpMessage | { error: string }
 
+/**
+ * A local change of a shared predicate. `id` is the clause's 16 random bytes (the network event's
+ * id); `clause` is `Head` for a fact, `(Head :- Body)` for a rule; `front` is true for asserta.
+ * A retract names every clause that went, in order (a retractall/1 gives one change).
+ */
+export type KbChange =
+  | { kind: 'assert', id: Uint8Array, clause: Term, front: boolean }
+  | { kind: 'retract', ids: Uint8Array[] }
+
+/** A change of a shared predicate from the network. */
+export type KbOp =
+  | { op: 'assert', id: Uint8Array, clause: Term, front: boolean }
+  | { op: 'retract', id: Uint8Array }
+
+/**
+ * Why a remote clause was not asserted: not a clause (`p :- 1`), a head that is not callable (a
+ * number, a variable, `m:p`), a head of SWI-Prolog, a library or the engine (`builtin-head`) or of a
+ * local predicate that is not shared (`local-head`), a body that library(sandbox) refuses or that
+ * changes the database (`unsafe-body`), an id that is not 16 bytes, or a term outside the term
+ * model (the reasons of TermConversionError).
+ */
+export type KbRefusalReason =
+  | 'not-a-clause' | 'not-callable-head' | 'builtin-head' | 'local-head' | 'unsafe-body' | 'bad-id'
+  | TermConversionReason
+
+export interface KbRefusal {
+  id: Uint8Array
+  reason: KbRefusalReason
+}
+
+export interface PredicateIndicator {
+  name: string
+  arity: number
+}
+
 export type HostMessage =
   | { type: 'init', id: number, init: WorkerInit }
   | { type: 'open', id: number, goal: Goal, options: RunOptions }
@@ -52,6 +95,11 @@ export type HostMessage =
   | { type: 'close', id: number }
   | { type: 'udp-decode', id: number, datagrams: string[] }
   | { type: 'udp-encode', id: number, messages: UdpMessage[] }
+  | { type: 'kb-apply', id: number, ops: KbOp[] }
+  /** Declares predicates shared again (in a restore, before the host re-applies its clauses). */
+  | { type: 'kb-declare', id: number, declared: PredicateIndicator[] }
+  /** Ends a restore: the replayed clauses that no re-applied clause claimed go. */
+  | { type: 'kb-end-restore', id: number }
 
 /** One answer of a query: the instantiated goal, and the bindings by name (text) or variable number (term). */
 export interface AnswerData {
@@ -70,6 +118,11 @@ export type WorkerMessage =
   | { type: 'closed', id: number }
   | { type: 'udp-decoded', id: number, results: UdpDecodeResult[] }
   | { type: 'udp-encoded', id: number, texts: string[] }
+  | { type: 'kb-applied', id: number, refused: KbRefusal[] }
+  /** The reply to kb-declare and kb-end-restore. */
+  | { type: 'kb-done', id: number }
+  /** Local changes of shared predicates, oldest first, and the predicates newly declared shared. */
+  | { type: 'kb-changes', changes: KbChange[], declared: PredicateIndicator[] }
   | { type: 'publish', term: Term }
   | { type: 'output', text: string, stream: 'stdout' | 'stderr' }
   /** The worker can serve nothing more (its WASM module failed); the host replaces it. */

@@ -7,19 +7,24 @@
  * TIME_SLICE_MS, one turn per macrotask, so messages (stop, next, new queries) are served between
  * turns while a goal computes. A job that waits for `next` costs nothing.
  *
+ * After every turn, and every call of p2p_kb, the runtime hands the host what Prolog published
+ * (broadcast(p2p(T))) and the local changes of shared predicates, with their new ids (kb-runtime.ts).
+ *
  * A JavaScript exception out of SWI-Prolog (the WASM stack overflowed, `halt/0`, ...) leaves the
  * module in an unknown state: the runtime reports `fatal` and serves nothing more; the host
  * replaces the worker.
  */
 import { READER_NESTING_LIMIT } from './constants.ts'
 import { termConverter } from './convert.ts'
-import { EngineStoppedError, TermConversionError, serializeError } from './errors.ts'
+import { EngineStoppedError, PrologError, TermConversionError, serializeError } from './errors.ts'
 import { openJob } from './job.ts'
+import { applyOps, declare, drainChanges, restoreStep } from './kb-runtime.ts'
 import { asSwipl, inFrame, PL, predicate } from './swipl.ts'
 import { textNesting } from './text-nesting.ts'
 import { decodeDatagrams, encodeMessages } from './udp-codec.ts'
 import type { Job, JobHost } from './job.ts'
-import type { Goal, HostMessage, RunOptions, UdpMessage, WorkerEndpoint, WorkerInit, WorkerMessage } from './protocol.ts'
+import type { KbHost } from './kb-runtime.ts'
+import type { Goal, HostMessage, KbOp, RunOptions, UdpMessage, WorkerEndpoint, WorkerInit, WorkerMessage } from './protocol.ts'
 import type { Swipl } from './swipl.ts'
 import type { UdpCodecHost } from './udp-codec.ts'
 
@@ -43,6 +48,7 @@ interface Runtime {
   readonly timeSlice: number
   readonly jobs: JobHost
   readonly codec: UdpCodecHost
+  readonly kb: KbHost
   readonly takePublished: number
 }
 
@@ -83,7 +89,7 @@ export function startRuntime (endpoint: WorkerEndpoint, createModule: SwiplModul
     const outcome = job.run(performance.now() + runtime.timeSlice)
     if (outcome === 'paused') runnable.push(job)
     if (outcome === 'ended') jobs.delete(job.id)
-    drainPublished(runtime, post)
+    drain(runtime, post)
     if (runnable.length > 0) nextTurn.request()
   }
 
@@ -117,6 +123,26 @@ export function startRuntime (endpoint: WorkerEndpoint, createModule: SwiplModul
       }
       case 'udp-decode': return post({ type: 'udp-decoded', id: message.id, results: decodeDatagrams(rt.codec, message.datagrams) })
       case 'udp-encode': return encode(rt, message.id, message.messages)
+      case 'kb-apply': return apply(rt, message.id, message.ops)
+      case 'kb-declare':
+        declare(rt.kb, message.declared)
+        drain(rt, post)
+        return post({ type: 'kb-done', id: message.id })
+      case 'kb-end-restore':
+        restoreStep(rt.kb, 'end')
+        drain(rt, post)
+        return post({ type: 'kb-done', id: message.id })
+    }
+  }
+
+  const apply = (rt: Runtime, id: number, ops: KbOp[]): void => {
+    try {
+      const refused = applyOps(rt.kb, ops)
+      drain(rt, post)
+      post({ type: 'kb-applied', id, refused })
+    } catch (err) {
+      if (!(err instanceof PrologError)) throw err
+      post({ type: 'error', id, error: serializeError(err) })
     }
   }
 
@@ -170,7 +196,8 @@ function load (pl: Swipl, init: WorkerInit, post: (message: WorkerMessage) => vo
     })
   }
   const p2p = (name: string, arity: number): number => predicate(pl, 'p2p_engine', name, arity)
-  return {
+  const kb = (name: string, arity: number): number => predicate(pl, 'p2p_kb', name, arity)
+  const runtime: Runtime = {
     pl,
     timeSlice: init.timeSlice,
     jobs: {
@@ -187,8 +214,21 @@ function load (pl: Swipl, init: WorkerInit, post: (message: WorkerMessage) => vo
       predicates: { messageString: predicate(pl, 'p2p_udp', 'udp_message_string', 2), stringMessage: predicate(pl, 'p2p_udp', 'udp_string_message', 3) },
       maxNesting: Math.min(init.maxDepth, READER_NESTING_LIMIT)
     },
+    kb: {
+      pl,
+      convert,
+      predicates: { take: kb('kb_take_changes', 2), bind: kb('kb_bind_ids', 1), apply: kb('kb_apply', 2), begin: kb('kb_begin_restore', 0), declare: kb('kb_declare', 1), end: kb('kb_end_restore', 0) }
+    },
     takePublished: predicate(pl, 'p2p_broadcast', 'take_published', 1)
   }
+  if (init.restoring) restoreStep(runtime.kb, 'begin')
+  return runtime
+}
+
+/** Hands what the last Prolog call published or changed in shared predicates to the host. */
+function drain (rt: Runtime, post: (message: WorkerMessage) => void): void {
+  drainPublished(rt, post)
+  drainChanges(rt.kb, post)
 }
 
 /** Text SWI-Prolog would read with a recursion deep enough to overflow the WASM stack is refused. */

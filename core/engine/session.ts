@@ -5,7 +5,7 @@
  */
 import { EngineStoppedError, serializeError } from './errors.ts'
 import type { Term } from '../wire/term.ts'
-import type { HostMessage, WorkerFactory, WorkerHandle, WorkerInit, WorkerMessage } from './protocol.ts'
+import type { HostMessage, KbChange, PredicateIndicator, WorkerFactory, WorkerHandle, WorkerInit, WorkerMessage } from './protocol.ts'
 
 /** The messages that belong to one job. */
 export type JobMessage = Extract<WorkerMessage, { id: number }>
@@ -13,6 +13,7 @@ export type JobMessage = Extract<WorkerMessage, { id: number }>
 export interface SessionHooks {
   onPublish: (term: Term) => void
   onOutput: (text: string, stream: 'stdout' | 'stderr') => void
+  onKbChanges: (changes: KbChange[], declared: PredicateIndicator[]) => void
   /** The worker failed (a `fatal` message, or it exited); the session is dead already. */
   onDeath: (session: Session, reason: string) => void
 }
@@ -75,6 +76,7 @@ export function startSession (spawn: WorkerFactory, init: WorkerInit, hooks: Ses
       case 'ready': return markStarted()
       case 'publish': return hooks.onPublish(message.term)
       case 'output': return hooks.onOutput(message.text, message.stream)
+      case 'kb-changes': return hooks.onKbChanges(message.changes, message.declared)
       case 'fatal': return die(message.message)
       default: listeners.get(message.id)?.(message)
     }

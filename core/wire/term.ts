@@ -108,3 +108,30 @@ export function gcd (a: bigint, b: bigint): bigint {
   }
   return BigInt(y)
 }
+
+/**
+ * Terms side by side in one goal: each term numbers its variables from 0, so the variables of
+ * the second and later terms are moved past those of the ones before, keeping them apart.
+ * Returns the terms and the first variable number none of them uses.
+ */
+export function apartVariables (terms: readonly Term[]): { terms: Term[], next: number } {
+  let next = 0
+  const moved = terms.map((term) => {
+    const offset = next
+    const shifted = mapVariables(term, (n) => {
+      next = Math.max(next, offset + n + 1)
+      return offset + n
+    })
+    return shifted
+  })
+  return { terms: moved, next }
+}
+
+function mapVariables (term: Term, map: (n: number) => number): Term {
+  if (typeof term !== 'object') return term
+  if (Array.isArray(term)) return term.map(t => mapVariables(t, map))
+  if (isVar(term)) return variable(map(term.var))
+  if (isCompound(term)) return { functor: term.functor, args: term.args.map(t => mapVariables(t, map)) }
+  if (isPartialList(term)) return { items: term.items.map(t => mapVariables(t, map)), tail: mapVariables(term.tail, map) }
+  return term
+}

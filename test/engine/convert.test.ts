@@ -67,9 +67,14 @@ describe('JavaScript -> Prolog -> JavaScript', () => {
   })
 })
 
+const BIDI_OVERRIDE = /[\u202a-\u202e\u2066-\u2069]/
+
 describe('inside Prolog', () => {
   it('random terms are read back from their canonical text as variants (2,000 terms)', () => {
     fc.assert(fc.property(termArbitrary, term => {
+      // SWI-Prolog 10 writes bidi override characters as they are but its reader refuses them
+      // unescaped (syntax_error(bidi_override(_))): a property of SWI-Prolog, not of convert.ts.
+      fc.pre(!BIDI_OVERRIDE.test(JSON.stringify(term, (_k, v: unknown) => typeof v === 'bigint' ? 0 : v)))
       expect(prolog.callWith('written_and_read', term)).toBe(true)
     }), { numRuns: 2_000 })
   })

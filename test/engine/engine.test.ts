@@ -152,7 +152,11 @@ describe('sandbox', () => {
     ['user:assertz(p)', /No permission to call sandboxed `user:assertz\(p\)'/],
     ['user:(assertz(p), true)', /No permission to call sandboxed `user:\(assertz\(p\),true\)'/],
     ['findall(x, lists:retract(p), _)', /No permission to call sandboxed `lists:retract\(p\)'/],
-    ['set_prolog_flag(heartbeat, 0)', /No permission to call sandboxed `set_prolog_flag\(/]
+    ['set_prolog_flag(heartbeat, 0)', /No permission to call sandboxed `set_prolog_flag\(/],
+    // Checked as if it ran in module broadcast, its assert/1 would pass: a listener running shell/1.
+    ["broadcast:assert_listener(t(X), me, user, shell(X))", /No permission to call sandboxed `assert_listener\(/],
+    ['unlisten(_)', /No permission to call sandboxed `unlisten\(/],
+    ['apply:partition_(a, b, c, d)', /No permission to call sandboxed `apply:partition_\(a,b,c,d\)'/]
   ])('refuses %s with SandboxError', async (goal, message) => {
     const error = await errorOf(engine.queryText(goal))
     expect(error).toMatchObject({ name: 'SandboxError' })
@@ -163,6 +167,11 @@ describe('sandbox', () => {
     await engine.consult(':- dynamic tally/1.\ntally(0).', { source: 'tally' })
     expect(await bindingsOf(engine.queryText('retractall(tally(_)), assertz(tally(1)), tally(X)'))).toStrictEqual([{ X: 1n }])
     expect(await bindingsOf(engine.queryText('tally(X)', unsandboxed))).toStrictEqual([{ X: 0n }])
+  })
+
+  it('lets a goal qualify calls of what a module exports, and of user and system', async () => {
+    expect(await bindingsOf(engine.queryText('lists:append(X, [b], [a, b]), system:atom_length(abc, N), Y = kitchen:temp(1)')))
+      .toStrictEqual([{ X: [atom('a')], N: 3n, Y: compound(':', atom('kitchen'), compound('temp', 1n)) }])
   })
 
   it('runs sandboxed goals against the consulted program', async () => {

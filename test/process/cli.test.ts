@@ -42,7 +42,7 @@ describe('signaller', () => {
     const port = await freePort()
     const http = await freePort()
     const deployment = await makeDeployment(port)
-    const signaller = startTs('signaller', 'signaller/main.ts', ['--identity', deployment.identity, '--host', '127.0.0.1', '--port', String(port), '--http-port', String(http)])
+    const signaller = startTs('signaller', 'signaller/main.ts', ['--identity', deployment.identity, '--data-dir', `${deployment.dir}/signaller`, '--host', '127.0.0.1', '--port', String(port), '--http-port', String(http)])
     await signaller.waitFor(new RegExp(`listening on /ip4/127\\.0\\.0\\.1/tcp/${port}/ws/p2p/${deployment.signallerId}`))
     const health = await getJson(`http://127.0.0.1:${http}/healthz`)
     expect(health).toMatchObject({ healthy: true, peerId: deployment.signallerId, peers: 0 })

@@ -4,7 +4,7 @@
  */
 import { createSocket } from 'node:dgram'
 import { afterAll, expect, it } from 'vitest'
-import { eventually, freePort, getJson, makeDeployment, startTs } from '../support/processes.ts'
+import { eventually, freePort, getJson, makeDeployment, multicastSender, startTs } from '../support/processes.ts'
 import type { Proc } from '../support/processes.ts'
 import type { Socket } from 'node:dgram'
 
@@ -30,7 +30,7 @@ it('reconnects to a restarted signaller and delivers again', async () => {
   const port = await freePort()
   const http = await freePort()
   const deployment = await makeDeployment(port)
-  const signallerArgs = ['--identity', deployment.identity, '--host', '127.0.0.1', '--port', String(port), '--http-port', String(http)]
+  const signallerArgs = ['--identity', deployment.identity, '--data-dir', `${deployment.dir}/signaller`, '--host', '127.0.0.1', '--port', String(port), '--http-port', String(http)]
   let signaller = startTs('signaller', 'signaller/main.ts', signallerArgs)
   procs.push(signaller)
   await signaller.waitFor(/listening on/)
@@ -39,10 +39,8 @@ it('reconnects to a restarted signaller and delivers again', async () => {
     procs.push(startTs(`node-peer ${name}`, 'node-peer/main.ts', ['--identity', deployment.identity, '--peers', deployment.peers, '--name', name, '--port', String(udp), '--data-dir', `${deployment.dir}/${name}`]))
   }
   const heardOnB = await groupListener(portB)
-  const sender = createSocket('udp4')
+  const sender = await multicastSender()
   sockets.push(sender)
-  await new Promise<void>(resolve => sender.bind(0, '127.0.0.1', resolve))
-  sender.setMulticastInterface('127.0.0.1')
   const sendFromA = async (n: number): Promise<void> => {
     await new Promise<void>(resolve => sender.send(`%-prolog-\nsend(round(${n}))`, portA, '239.0.0.2', () => { resolve() }))
   }

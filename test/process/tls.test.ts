@@ -18,7 +18,7 @@ it('listens on wss with CERT_FILE and KEY_FILE, and a node peer connects over TL
     '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' })
   await writeFile(deployment.peers, JSON.stringify({ signallers: [`/ip4/127.0.0.1/tcp/${port}/wss/p2p/${deployment.signallerId}`] }))
 
-  const signaller = startTs('signaller', 'signaller/main.ts', ['--identity', deployment.identity, '--host', '127.0.0.1', '--port', String(port), '--http-port', String(http)],
+  const signaller = startTs('signaller', 'signaller/main.ts', ['--identity', deployment.identity, '--data-dir', `${deployment.dir}/signaller`, '--host', '127.0.0.1', '--port', String(port), '--http-port', String(http)],
     { env: { CERT_FILE: cert, KEY_FILE: key } })
   await signaller.waitFor(new RegExp(`listening on /ip4/127\\.0\\.0\\.1/tcp/${port}/(tls/ws|wss)/p2p/`))
   const peer = startTs('node-peer', 'node-peer/main.ts', ['--identity', deployment.identity, '--peers', deployment.peers, '--port', '0', '--data-dir', join(deployment.dir, 'data')],

@@ -3,9 +3,8 @@
  * (`npm test` runs vitest through test/netns.sh): a signaller, node peers A, B and C each bridging
  * its own multicast port, and stock swipl (library(udp_broadcast)) on the groups of A and B.
  */
-import { createSocket } from 'node:dgram'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { eventually, freePort, getJson, makeDeployment, start, startTs } from '../support/processes.ts'
+import { eventually, freePort, getJson, makeDeployment, multicastSender, start, startTs } from '../support/processes.ts'
 import type { Proc } from '../support/processes.ts'
 import type { Socket } from 'node:dgram'
 
@@ -53,7 +52,7 @@ beforeAll(async () => {
   const signallerHttp = await freePort()
   const deployment = await makeDeployment(signallerPort)
   signaller = startTs('signaller', 'signaller/main.ts', [
-    '--identity', deployment.identity, '--host', '127.0.0.1', '--port', String(signallerPort), '--http-port', String(signallerHttp)
+    '--identity', deployment.identity, '--data-dir', `${deployment.dir}/signaller`, '--host', '127.0.0.1', '--port', String(signallerPort), '--http-port', String(signallerHttp)
   ])
   await signaller.waitFor(/listening on/)
   ;[a, b, c] = await Promise.all([
@@ -68,9 +67,7 @@ beforeAll(async () => {
   swiplA = startSwipl('swipl A', a.port)
   swiplB = startSwipl('swipl B', b.port, 'answer')
   await Promise.all([swiplA.waitFor(/^ready$/), swiplB.waitFor(/^ready$/)])
-  sender = createSocket('udp4')
-  await new Promise<void>(resolve => sender.bind(0, '127.0.0.1', resolve))
-  sender.setMulticastInterface('127.0.0.1')
+  sender = await multicastSender()
 }, 120_000)
 
 afterAll(async () => {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createIdentity, derivePeerId, identityToJson } from '../../core/net/identity.ts'
 import type { ChildProcess } from 'node:child_process'
+import type { Socket } from 'node:dgram'
 
 export const ROOT = new URL('../..', import.meta.url).pathname
 const running = new Set<ChildProcess>()
@@ -107,6 +108,14 @@ export async function makeDeployment (port: number): Promise<{ dir: string, iden
   await writeFile(identityFile, JSON.stringify(identityToJson(identity)), { mode: 0o600 })
   await writeFile(peersFile, JSON.stringify({ signallers: [`/ip4/127.0.0.1/tcp/${port}/ws/p2p/${signallerId}`], peers: [] }))
   return { dir, identity: identityFile, peers: peersFile, signallerId }
+}
+
+/** A UDP socket that sends to multicast groups over loopback only. */
+export async function multicastSender (): Promise<Socket> {
+  const socket = createSocket('udp4')
+  await new Promise<void>(resolve => socket.bind(0, '127.0.0.1', resolve))
+  socket.setMulticastInterface('127.0.0.1')
+  return socket
 }
 
 /** A free port number (TCP and UDP), chosen by the kernel. */
