@@ -1,7 +1,8 @@
 /**
  * `npm start`: the whole network on this machine, without Docker: a signaller on port 9999 and a
  * node peer bridging 239.0.0.2:9999 on the loopback interface. Writes the identity first if there
- * is none. Output of each program is prefixed with its name; Ctrl+C stops them all.
+ * is none. Options after `--` go to the node peer (`npm start -- --consult shared.pl`). Output of
+ * each program is prefixed with its name; Ctrl+C stops them all.
  */
 import { spawn } from 'node:child_process'
 import { access } from 'node:fs/promises'
@@ -31,7 +32,8 @@ const hasIdentity = await access(new URL('../.identity.json', import.meta.url)).
 if (!hasIdentity && await exited(run('identity', 'scripts/identity.ts')) !== 0) process.exit(1)
 
 for (const [name, script] of [['signaller', 'signaller/main.ts'], ['node-peer', 'node-peer/main.ts']]) {
-  const child = run(name, script, name === 'node-peer' ? ['--http-port', '9997'] : [])
+  // Options given to npm start go to the node peer: `npm start -- --consult shared.pl`.
+  const child = run(name, script, name === 'node-peer' ? ['--http-port', '9997', ...process.argv.slice(2)] : [])
   void exited(child).then((code) => {
     if (stopping) return
     process.stderr.write(`${name} exited with code ${code}; stopping the rest\n`)
