@@ -76,7 +76,9 @@ afterAll(async () => {
   await signaller?.stop()
 })
 
-describe('shared knowledge', () => {
+// Each step waits up to a minute for convergence; the test's own limit is above that, so a
+// failure says what the replicas held rather than just 'timed out'.
+describe('shared knowledge', { timeout: 180_000 }, () => {
   it('converges when three peers assert and retract while one of them is killed and comes back', async () => {
     const [a, b, c] = ['a', 'b', 'c'].map(n => sides.get(n) as Side)
     await Promise.all([

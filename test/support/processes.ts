@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process'
 import { createSocket } from 'node:dgram'
+import { createServer } from 'node:net'
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -118,13 +119,31 @@ export async function multicastSender (): Promise<Socket> {
   return socket
 }
 
-/** A free port number (TCP and UDP), chosen by the kernel. */
+/**
+ * A port number free for TCP and UDP. Test files run in parallel, and the kernel may give two of
+ * them the same ephemeral port one after the other (UDP sockets with SO_REUSEADDR then share it
+ * without a word), so each vitest worker takes numbers from a range of its own.
+ */
+let nextPort = 20_000 + (Number(process.env.VITEST_POOL_ID ?? 20) % 40) * 1000
 export async function freePort (): Promise<number> {
-  const socket = createSocket('udp4')
-  await new Promise<void>(resolve => socket.bind(0, '127.0.0.1', resolve))
-  const { port } = socket.address()
-  await new Promise<void>(resolve => socket.close(() => { resolve() }))
-  return port
+  while (true) {
+    const port = nextPort++
+    if (await isFree(port)) return port
+  }
+}
+
+async function isFree (port: number): Promise<boolean> {
+  const udp = createSocket('udp4')
+  const tcp = createServer()
+  const bound = await Promise.all([
+    new Promise<boolean>(resolve => { udp.once('error', () => { resolve(false) }); udp.bind(port, () => { resolve(true) }) }),
+    new Promise<boolean>(resolve => { tcp.once('error', () => { resolve(false) }); tcp.listen(port, () => { resolve(true) }) })
+  ])
+  await Promise.all([
+    new Promise<void>(resolve => { try { udp.close(() => { resolve() }) } catch { resolve() } }),
+    new Promise<void>(resolve => { tcp.close(() => { resolve() }) })
+  ])
+  return bound.every(Boolean)
 }
 
 export async function getJson (url: string): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any -- test helper: JSON of our own /healthz
