@@ -162,6 +162,7 @@ export async function createNodePeer (init: NodePeerInit): Promise<NodePeer> {
       stopping.abort()
       await bridge?.stop()
       await known.settled()
+      await sync?.stop()
       channel.stop()
       await libp2p.stop()
       await engine.close()

@@ -123,6 +123,7 @@ export async function createSignaller (init: SignallerInit): Promise<Signaller> 
     sync,
     topic,
     stop: async () => {
+      await sync?.stop()
       channel.stop()
       await libp2p.stop()
       await knowledge.settled()

@@ -46,12 +46,23 @@ export function decodeDatagrams (host: UdpCodecHost, datagrams: readonly string[
 export function encodeMessages (host: UdpCodecHost, messages: readonly UdpMessage[]): string[] {
   return messages.map((message, index) => {
     try {
-      return writeMessage(host, message)
+      return escapeBidiOverrides(writeMessage(host, message))
     } catch (err) {
       if (err instanceof TermConversionError) throw new TermConversionError(err.reason, `message ${index}: ${err.message}`)
       throw err
     }
   })
+}
+
+const BIDI_OVERRIDE = /[\u202a-\u202e\u2066-\u2069]/g
+
+/**
+ * SWI-Prolog 10 writes bidi override characters as they are, and its reader then refuses them
+ * (syntax_error(bidi_override(_)), against "Trojan Source" text). They can only stand inside
+ * quotes, so writing them as `\x202A\` escapes is safe and every SWI-Prolog reads them back.
+ */
+function escapeBidiOverrides (text: string): string {
+  return text.replace(BIDI_OVERRIDE, c => `\\x${c.charCodeAt(0).toString(16).toUpperCase()}\\`)
 }
 
 function precheck (host: UdpCodecHost, text: unknown): UdpRejectReason | undefined {

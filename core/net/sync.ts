@@ -6,7 +6,9 @@
  * length-prefixed batches (the wire format's batch, at most MAX_BATCH_BYTES each), then an empty
  * record, and closes. Every connected peer that speaks the protocol is pulled from when the
  * connection is identified, both ways, so a peer that joins, or comes back, catches up from each
- * neighbour; a peer that notices a gap in an origin's sequence numbers pulls again.
+ * neighbour; a peer that notices a gap in an origin's sequence numbers pulls again, and every
+ * peer pulls from its neighbours every few seconds, which carries what one neighbour got by sync
+ * on to the others.
  *
  * Guarantees: after a pull completes, the puller holds every kb event the server held when it
  * answered. Non-guarantees: events are not authenticated individually; a server could send events
@@ -34,6 +36,12 @@ export interface SyncSource {
 
 export interface SyncInit {
   protocol: string
+  /**
+   * Every this many ms, pull from every neighbour again (anti-entropy). A pull of a neighbour that
+   * has nothing new costs one vector each way. This is what carries events that a neighbour got
+   * by sync (not by gossip) on to the rest of a star. @default 5_000
+   */
+  interval?: number
   /** A pull that takes longer is aborted. @default 60_000 */
   timeout?: number
   onError?: (peer: string, err: Error) => void
@@ -49,6 +57,7 @@ export interface Sync {
 }
 
 const SYNC_TIMEOUT_MS = 60_000
+const ANTI_ENTROPY_MS = 5_000
 const MAX_VECTOR_BYTES = 8 * 1024 * 1024
 const END_OF_SYNC = new Uint8Array(0)
 
@@ -118,17 +127,21 @@ export async function createSync (libp2p: Libp2p, source: SyncSource, init: Sync
   }
   libp2p.addEventListener('peer:identify', onIdentify)
 
+  async function pullAll (): Promise<void> {
+    const peers = await Promise.all(libp2p.getPeers().map(async peer => {
+      const known = await libp2p.peerStore.get(peer).catch(() => undefined)
+      return known?.protocols.includes(protocol) === true ? peer : undefined
+    }))
+    for (const peer of peers) if (peer !== undefined) pullQuietly(peer)
+  }
+  const timer = setInterval(() => { void pullAll() }, init.interval ?? ANTI_ENTROPY_MS)
+
   return {
     pull,
-    pullAll: async () => {
-      const peers = await Promise.all(libp2p.getPeers().map(async peer => {
-        const known = await libp2p.peerStore.get(peer).catch(() => undefined)
-        return known?.protocols.includes(protocol) === true ? peer : undefined
-      }))
-      for (const peer of peers) if (peer !== undefined) pullQuietly(peer)
-    },
+    pullAll,
     counters,
     stop: async () => {
+      clearInterval(timer)
       libp2p.removeEventListener('peer:identify', onIdentify)
       await libp2p.unhandle(protocol)
     }

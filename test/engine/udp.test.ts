@@ -55,6 +55,7 @@ function stockSwipl (program: string): string[] {
 function stockDatagrams (sources: string[]): string[] {
   const program = [
     ':- use_module(library(udp_broadcast)).',
+    ':- style_check(-singleton).',
     ...sources.map((source, i) => `case(${i}, ${source}).`),
     'main :- forall(case(_, T), (udp_broadcast:udp_term_string(s, T, S), base64_encoded(S, B, [encoding(utf8)]), writeln(B))).'
   ].join('\n')
@@ -65,6 +66,7 @@ function stockDatagrams (sources: string[]): string[] {
 function stockReadsBack (sources: string[], datagrams: string[]): boolean[] {
   const program = [
     ':- use_module(library(udp_broadcast)).',
+    ':- style_check(-singleton).',
     ...sources.map((source, i) => `case(${i}, ${source}).`),
     ...datagrams.map((text, i) => `datagram(${i}, "${Buffer.from(text, 'utf8').toString('base64')}").`),
     'main :- forall(datagram(I, B), (base64_encoded(S, B, [encoding(utf8)]), case(I, Expected),',
@@ -112,6 +114,13 @@ describe('what the engine writes', () => {
   it('is read back by stock swipl as a variant of every case', async () => {
     const ours = await engine.encodeUdp(await Promise.all(CASES.map(async source => asUdpMessage(await messageOf(source)))))
     expect(stockReadsBack(CASES, ours)).toStrictEqual(CASES.map(() => true))
+  })
+
+  it('writes bidi override characters escaped, so that SWI-Prolog 10 reads them back', async () => {
+    const term = compound('note', '\u202ahello\u2069', atom('\u2066'))
+    const [text] = await engine.encodeUdp([{ kind: 'send', term }])
+    expect(text).toContain('\\x202A\\')
+    expect(await engine.decodeUdp([text])).toStrictEqual([{ kind: 'send', term }])
   })
 
   it('round-trips random terms through encodeUdp and decodeUdp (500 pairs)', async () => {

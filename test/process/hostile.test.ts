@@ -52,6 +52,8 @@ beforeAll(async () => {
   rogue.services.pubsub.subscribe(eventTopic('test'))
   await rogue.dial(multiaddr(`/ip4/127.0.0.1/tcp/${port}/ws/p2p/${deployment.signallerId}`))
   await eventually(async () => (await getJson(`http://127.0.0.1:${signallerHttp}/healthz`)).subscribers === 3, { timeout: 30_000 })
+  // The rogue publishes to nobody (and loses it) until it knows the signaller subscribed.
+  await eventually(() => rogue.services.pubsub.getSubscribers(eventTopic('test')).length > 0, { timeout: 30_000 })
 }, 120_000)
 
 afterAll(async () => {
