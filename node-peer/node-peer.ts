@@ -85,6 +85,7 @@ export async function createNodePeer (init: NodePeerInit): Promise<NodePeer> {
   const engine = await createNodeEngine({
     onPublish: (term) => peer?.send(term),
     onKbChange: (change) => knowledge?.local(change),
+    onNetworkQuery: (goal, options) => peer?.query(goal, options) ?? [],
     onRestart: async (reason) => {
       log.warn(`engine restarted (${reason}); giving it the shared knowledge again`)
       await knowledge?.rematerialise()

@@ -7,7 +7,8 @@
  * `retract(C)` and `retractall(H)` of a shared predicate, which change the shared knowledge
  * (docs/kb.md); `request(Id, T)` becomes a network request
  * whose answers go back to the requester as `reply(Id, A)` datagrams, until the request timeout
- * (stock swipl waits 0.25 s by default). Datagrams in this project's CBOR format (they start with
+ * (stock swipl waits 0.25 s by default), and `request(Id, network(G))` a network query (Prolog's
+ * network/1: every peer runs G sandboxed) answered with `reply(Id, network(Instance))`. Datagrams in this project's CBOR format (they start with
  * the CBOR self-described tag) are accepted too: message and request events.
  * To the group: every network message as `send(T)`; every network request as `request(Id, T)`
  * from the bridge's own socket, whose `reply/2` datagrams go back to the network as answers.
@@ -277,9 +278,16 @@ export async function createUdpBridge (components: UdpBridgeComponents, init: Ud
   }
 
   async function answer (id: Term, term: Term, from: RemoteInfo): Promise<void> {
-    for await (const reply of peer.request(term, { timeout: options.requestTimeout })) {
+    for await (const reply of answers(term)) {
       outbound.push({ message: { kind: 'reply', id, term: reply }, to: { address: from.address, port: from.port } })
     }
+  }
+
+  /** `network(G)` asks every peer to run G, as Prolog's network/1 does; other terms go to the handlers. */
+  async function * answers (term: Term): AsyncGenerator<Term> {
+    if (!isCompound(term, 'network', 1)) return yield * peer.request(term, { timeout: options.requestTimeout })
+    count('network_query')
+    for await (const instance of peer.query(term.args[0], { timeout: options.requestTimeout })) yield { functor: 'network', args: [instance] }
   }
 
   function refuse (reason: string, from: RemoteInfo): void {

@@ -103,6 +103,8 @@ export const wireEventArbitrary: fc.Arbitrary<WireEvent> = fc.oneof(
   fc.record({ kind: fc.constant('message' as const), ...base, term: termArbitrary }, plain),
   fc.record({ kind: fc.constant('request' as const), ...base, term: termArbitrary, timeout: fc.nat() }, plain),
   fc.record({ kind: fc.constant('reply' as const), ...base, request: eventIdArbitrary, term: termArbitrary }, plain),
+  fc.record({ kind: fc.constant('query' as const), ...base, goal: termArbitrary, timeout: fc.nat(), limit: fc.nat() }, plain),
+  fc.record({ kind: fc.constant('cancel' as const), ...base, request: eventIdArbitrary }, plain),
   fc.record({ kind: fc.constant('assert' as const), ...base, seq: seqArbitrary, clause: termArbitrary, front: fc.boolean() }, plain),
   fc.record({ kind: fc.constant('retract' as const), ...base, seq: seqArbitrary, ids: fc.array(eventIdArbitrary, { minLength: 1, maxLength: 5 }) }, plain)
 )

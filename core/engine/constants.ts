@@ -42,3 +42,6 @@ export const UDP_PREFIX = '%-prolog-\n'
  * 1,100 levels (measured: 1,000 reads, 1,200 crashes the worker), whatever `maxDepth` says.
  */
 export const READER_NESTING_LIMIT = 1_000
+
+/** Answers one network/1 call takes from the network, from all peers together; then it ends. */
+export const MAX_NETWORK_ANSWERS = 10_000

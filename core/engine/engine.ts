@@ -21,14 +21,18 @@
  *   that work, and await no other engine call in it. Replayed clauses equal to a re-applied one
  *   take its id (so a program's clauses keep theirs); the others then go, as the network no
  *   longer has them.
+ * - network(Goal) (p2p_network.pl): Prolog asks the network through `onNetworkQuery`; the answers
+ *   stream back into the waiting query, and a cut, a stop or a replaced worker aborts the ask.
  * - Concurrency: each query has a Prolog engine of its own in the worker, and running goals share
  *   the worker in time slices, so a long console query does not hold up network requests.
  */
 import { DEFAULT_INFERENCE_LIMIT, DEFAULT_MAX_DEPTH, DEFAULT_TIMEOUT_MS, HEARTBEAT_INFERENCES, STOP_GRACE_MS, TIME_SLICE_MS } from './constants.ts'
 import { deserializeError, EngineStoppedError } from './errors.ts'
 import { JobChannel } from './job-channel.ts'
+import { networkQueries } from './network-queries.ts'
 import { INIT_ID, startSession } from './session.ts'
 import type { Goal, KbChange, KbOp, KbRefusal, PredicateIndicator, PrologSource, RunOptions, UdpDecodeResult, UdpMessage, WorkerFactory, WorkerInit } from './protocol.ts'
+import type { NetworkQueries, NetworkQuery } from './network-queries.ts'
 import type { JobMessage, Session } from './session.ts'
 import type { Compound, Term } from '../wire/term.ts'
 
@@ -55,6 +59,8 @@ export interface EngineInit {
   onRestart?: (reason: string) => void | Promise<void>
   /** A local change of a shared predicate, in the order they happened. */
   onKbChange?: (change: KbChange) => void
+  /** How Prolog's network(Goal) asks the network (the peer's query()). Without it, network/1 has no answers. */
+  onNetworkQuery?: NetworkQuery
 }
 
 export interface EngineComponents {
@@ -71,6 +77,8 @@ export interface QueryOptions {
   /** Wall-clock ms per answer. @default EngineInit.timeout when sandboxed, else none */
   timeout?: number
   signal?: AbortSignal
+  /** The goal came from the network: it may not call network/1 in turn. @default false */
+  fromNetwork?: boolean
 }
 
 export interface ConsultOptions extends QueryOptions {
@@ -135,6 +143,7 @@ export const PROLOG_SOURCES: ReadonlyArray<{ name: string, url: URL, library?: b
   { name: 'p2p_engine.pl', url: new URL('./p2p_engine.pl', import.meta.url) },
   { name: 'p2p_udp.pl', url: new URL('./p2p_udp.pl', import.meta.url) },
   { name: 'p2p_broadcast.pl', url: new URL('./p2p_broadcast.pl', import.meta.url) },
+  { name: 'p2p_network.pl', url: new URL('./p2p_network.pl', import.meta.url) },
   /** Loaded by p2p_kb.pl only, so that its exports stay out of module user. */
   { name: 'p2p_kb_check.pl', url: new URL('./p2p_kb_check.pl', import.meta.url), library: true },
   { name: 'p2p_kb.pl', url: new URL('./p2p_kb.pl', import.meta.url) }
@@ -144,7 +153,7 @@ const LOADED_WITH_ERRORS = new Set(['PrologError', 'SandboxError'])
 
 interface Limits { options: RunOptions, timeout?: number, signal?: AbortSignal }
 /** `replayed`: programs replayed (and shared predicates declared again); `ready`: restored too. */
-interface Worker { session: Session, replayed: Promise<void>, ready: Promise<void> }
+interface Worker { session: Session, replayed: Promise<void>, ready: Promise<void>, network: NetworkQueries }
 interface ConsultRecord { goal: Goal, limits: Limits }
 
 export async function createEngine (components: EngineComponents, init: EngineInit = {}): Promise<Engine> {
@@ -171,6 +180,7 @@ export async function createEngine (components: EngineComponents, init: EngineIn
   /** A worker; `restart` is why the one it replaces failed. */
   const spawn = (restart?: string): Worker => {
     const quiet = restart !== undefined && init.onKbChange !== undefined
+    const network = networkQueries(init.onNetworkQuery, message => { session.post(message) }, text => { onOutput(text, 'stderr') })
     const session = startSession(components.spawn, { ...workerInit, restoring: quiet }, {
       onPublish: term => init.onPublish?.(term),
       onOutput,
@@ -178,6 +188,7 @@ export async function createEngine (components: EngineComponents, init: EngineIn
         for (const pi of names) declared.set(`${pi.name}/${pi.arity}`, pi)
         for (const change of changes) init.onKbChange?.(change)
       },
+      onNetwork: call => { network.handle(call) },
       onDeath: (dead, reason) => { replace(dead, reason) }
     })
     const replayed = session.started.then(async () => {
@@ -192,7 +203,7 @@ export async function createEngine (components: EngineComponents, init: EngineIn
     // Awaited by readySession(); a dead worker's are replaced.
     replayed.catch(() => {})
     ready.catch(() => {})
-    return { session, replayed, ready }
+    return { session, replayed, ready, network }
   }
 
   /** onRestart, when applyKb already reaches the new worker and nothing else does yet. */
@@ -207,6 +218,7 @@ export async function createEngine (components: EngineComponents, init: EngineIn
 
   const replace = (dead: Session, reason: string): void => {
     if (closed || worker.session !== dead) return
+    worker.network.closeAll()
     if (!started.has(dead)) {
       broken = reason // a worker that never started would fail again
       return
@@ -283,7 +295,7 @@ export async function createEngine (components: EngineComponents, init: EngineIn
   }
 
   const limitsOf = (options: QueryOptions, sandbox: boolean, defaults: boolean): Limits => ({
-    options: { sandbox, inferenceLimit: finite(options.inferenceLimit ?? (defaults ? inferenceLimit : undefined)) },
+    options: { sandbox, fromNetwork: options.fromNetwork, inferenceLimit: finite(options.inferenceLimit ?? (defaults ? inferenceLimit : undefined)) },
     timeout: finite(options.timeout ?? (defaults ? timeout : undefined)),
     signal: options.signal
   })
@@ -336,6 +348,7 @@ export async function createEngine (components: EngineComponents, init: EngineIn
     async close () {
       if (closed) return
       closed = true
+      worker.network.closeAll()
       await worker.session.kill(new EngineStoppedError())
     }
   }

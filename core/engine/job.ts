@@ -33,6 +33,8 @@ export interface JobHost {
   post (message: WorkerMessage): void
   /** The job can run again: a promise it awaited has settled. */
   wake (job: Job): void
+  /** What await/2 of a compound term (not a JavaScript promise) waits for; undefined if nothing. */
+  awaitTerm (request: Term): Promise<unknown> | undefined
 }
 
 /**
@@ -111,9 +113,9 @@ export function openJob (host: JobHost, id: number, goal: Goal, options: RunOpti
   }
 
   const awaitRequest = (request: number): RunOutcome => {
-    const promise = pl.prolog.toJSON(request)
+    const promise = pl._PL_term_type(request) === PL.TERM ? host.awaitTerm(host.convert.get(request)) : pl.prolog.toJSON(request)
     if (!isThenable(promise)) {
-      resume = { value: { $error: 'the engine awaits promises only' } }
+      resume = { value: { $error: 'the engine awaits promises and its own requests only' } }
       return 'paused'
     }
     const settle = (value: unknown): void => {
@@ -191,7 +193,8 @@ function openQuery (host: JobHost, goal: Goal, options: RunOptions): OpenQuery {
 function runOptionList (options: RunOptions, heartbeat: number): Term[] {
   const list: Term[] = [
     { functor: 'sandbox', args: [{ atom: String(options.sandbox) }] },
-    { functor: 'heartbeat', args: [BigInt(heartbeat)] }
+    { functor: 'heartbeat', args: [BigInt(heartbeat)] },
+    { functor: 'from_network', args: [{ atom: String(options.fromNetwork === true) }] }
   ]
   if (options.inferenceLimit !== undefined) list.push({ functor: 'inference_limit', args: [BigInt(options.inferenceLimit)] })
   return list

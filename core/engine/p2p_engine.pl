@@ -41,6 +41,14 @@ S = refused(error(permission_error(call, sandboxed, user:assertz(p)), _)).
 ==
 */
 
+:- multifile
+    sandbox:safe_primitive/1.
+
+% In the WASM build sleep/1 is library(wasm)'s, which awaits a timer
+% (library(sandbox) knows only the system one). The time limits bound
+% it as they bound any goal, and other goals run while it waits.
+sandbox:safe_primitive(wasm:sleep(_)).
+
 %!  run_goal(+Goal, +Options, -Status) is nondet.
 %
 %   Runs Goal. With sandbox(true), Goal must pass safe_goal/1, may not
@@ -55,6 +63,8 @@ S = refused(error(permission_error(call, sandboxed, user:assertz(p)), _)).
 %     - sandbox(+Bool): default `false`.
 %     - inference_limit(+Limit): per answer, or `infinite` (default).
 %     - heartbeat(+Inferences): default 10,000.
+%     - from_network(+Bool): the goal came from the network (a query of
+%       network/1); it may not ask the network in turn. Default `false`.
 %
 %   @arg Status is `true`, `inference_limit_exceeded` or refused(Error).
 
@@ -62,6 +72,8 @@ run_goal(Goal, Options, Status) :-
     must_be(list, Options),
     option(heartbeat(Rate), Options, 10_000),
     set_prolog_flag(heartbeat, Rate),
+    option(from_network(FromNetwork), Options, false),
+    b_setval('$p2p_from_network', FromNetwork),
     option(inference_limit(Limit), Options, infinite),
     (   option(sandbox(true), Options)
     ->  in_temporary_module(Module, true, checked(Module:Goal, Limit, Status))

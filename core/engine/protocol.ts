@@ -13,6 +13,10 @@
  * network in one Prolog call, reported by nobody. A worker that replaces a failed one starts with
  * `restoring`, replays quietly, gets `kb-declare`, the host's `kb-apply`, then `kb-end-restore`
  * (see engine.ts).
+ *
+ * Network queries (p2p_network.pl): the worker posts `network-open` when Prolog calls network/1,2
+ * and `network-close` when that call is cut before its answers ended; the host answers with
+ * `network-answers`, keyed by the worker's handle (not a job id: one job may ask many).
  */
 import type { SerializedError, TermConversionReason } from './errors.ts'
 import type { Term } from '../wire/term.ts'
@@ -42,6 +46,8 @@ export type Goal =
 
 export interface RunOptions {
   sandbox: boolean
+  /** The goal came from the network (a peer's network/1): it may not call network/1 in turn. */
+  fromNetwork?: boolean
   /** Inferences per answer; undefined for no limit. */
   inferenceLimit?: number
 }
@@ -100,6 +106,8 @@ export type HostMessage =
   | { type: 'kb-declare', id: number, declared: PredicateIndicator[] }
   /** Ends a restore: the replayed clauses that no re-applied clause claimed go. */
   | { type: 'kb-end-restore', id: number }
+  /** Answers of the network query `handle`; `done`: no more will come. */
+  | { type: 'network-answers', handle: number, answers: Term[], done: boolean }
 
 /** One answer of a query: the instantiated goal, and the bindings by name (text) or variable number (term). */
 export interface AnswerData {
@@ -124,6 +132,10 @@ export type WorkerMessage =
   /** Local changes of shared predicates, oldest first, and the predicates newly declared shared. */
   | { type: 'kb-changes', changes: KbChange[], declared: PredicateIndicator[] }
   | { type: 'publish', term: Term }
+  /** Prolog called network(Goal): ask the network; answers go back as `network-answers`. */
+  | { type: 'network-open', handle: number, goal: Term, timeout: number, limit: number }
+  /** The network query `handle` needs no more answers (it was cut, or its job ended). */
+  | { type: 'network-close', handle: number }
   | { type: 'output', text: string, stream: 'stdout' | 'stderr' }
   /** The worker can serve nothing more (its WASM module failed); the host replaces it. */
   | { type: 'fatal', message: string }

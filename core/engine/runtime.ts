@@ -19,11 +19,13 @@ import { termConverter } from './convert.ts'
 import { EngineStoppedError, PrologError, TermConversionError, serializeError } from './errors.ts'
 import { openJob } from './job.ts'
 import { applyOps, declare, drainChanges, restoreStep } from './kb-runtime.ts'
+import { networkRuntime } from './network-runtime.ts'
 import { asSwipl, inFrame, PL, predicate } from './swipl.ts'
 import { textNesting } from './text-nesting.ts'
 import { decodeDatagrams, encodeMessages } from './udp-codec.ts'
 import type { Job, JobHost } from './job.ts'
 import type { KbHost } from './kb-runtime.ts'
+import type { NetworkRuntime } from './network-runtime.ts'
 import type { Goal, HostMessage, KbOp, RunOptions, UdpMessage, WorkerEndpoint, WorkerInit, WorkerMessage } from './protocol.ts'
 import type { Swipl } from './swipl.ts'
 import type { UdpCodecHost } from './udp-codec.ts'
@@ -49,6 +51,7 @@ interface Runtime {
   readonly jobs: JobHost
   readonly codec: UdpCodecHost
   readonly kb: KbHost
+  readonly network: NetworkRuntime
   readonly takePublished: number
 }
 
@@ -118,6 +121,7 @@ export function startRuntime (endpoint: WorkerEndpoint, createModule: SwiplModul
           const queued = runnable.indexOf(job)
           if (queued >= 0) runnable.splice(queued, 1)
           job.close()
+          drain(rt, post) // what the query's cleanup did: a network/1 it was in is closed
         }
         return post({ type: 'closed', id: message.id })
       }
@@ -132,6 +136,7 @@ export function startRuntime (endpoint: WorkerEndpoint, createModule: SwiplModul
         restoreStep(rt.kb, 'end')
         drain(rt, post)
         return post({ type: 'kb-done', id: message.id })
+      case 'network-answers': return rt.network.deliver(message)
     }
   }
 
@@ -149,7 +154,7 @@ export function startRuntime (endpoint: WorkerEndpoint, createModule: SwiplModul
   const open = (rt: Runtime, id: number, goal: Goal, options: RunOptions): void => {
     try {
       checkReadable(goal)
-      const job = openJob({ ...rt.jobs, wake: schedule }, id, goal, options)
+      const job = openJob({ ...rt.jobs, wake: schedule, awaitTerm: rt.network.wait }, id, goal, options)
       jobs.set(id, job)
       schedule(job)
     } catch (err) {
@@ -206,7 +211,8 @@ function load (pl: Swipl, init: WorkerInit, post: (message: WorkerMessage) => vo
       predicates: { runGoal: p2p('run_goal', 3), runText: p2p('run_text', 4), consultText: p2p('consult_text', 4), errorInfo: p2p('error_info', 3) },
       heartbeat: init.heartbeat,
       post,
-      wake: () => {}
+      wake: () => {},
+      awaitTerm: () => undefined
     },
     codec: {
       pl,
@@ -219,6 +225,11 @@ function load (pl: Swipl, init: WorkerInit, post: (message: WorkerMessage) => vo
       convert,
       predicates: { take: kb('kb_take_changes', 2), bind: kb('kb_bind_ids', 1), apply: kb('kb_apply', 2), begin: kb('kb_begin_restore', 0), declare: kb('kb_declare', 1), end: kb('kb_end_restore', 0) }
     },
+    network: networkRuntime({
+      pl,
+      convert,
+      predicates: { take: predicate(pl, 'p2p_network', 'take_network_calls', 1), deliver: predicate(pl, 'p2p_network', 'network_deliver', 3) }
+    }),
     takePublished: predicate(pl, 'p2p_broadcast', 'take_published', 1)
   }
   if (init.restoring) restoreStep(runtime.kb, 'begin')
@@ -229,6 +240,7 @@ function load (pl: Swipl, init: WorkerInit, post: (message: WorkerMessage) => vo
 function drain (rt: Runtime, post: (message: WorkerMessage) => void): void {
   drainPublished(rt, post)
   drainChanges(rt.kb, post)
+  rt.network.drain(post)
 }
 
 /** Text SWI-Prolog would read with a recursion deep enough to overflow the WASM stack is refused. */

@@ -9,11 +9,14 @@ import type { HostMessage, KbChange, PredicateIndicator, WorkerFactory, WorkerHa
 
 /** The messages that belong to one job. */
 export type JobMessage = Extract<WorkerMessage, { id: number }>
+export type NetworkCall = Extract<WorkerMessage, { type: 'network-open' | 'network-close' }>
 
 export interface SessionHooks {
   onPublish: (term: Term) => void
   onOutput: (text: string, stream: 'stdout' | 'stderr') => void
   onKbChanges: (changes: KbChange[], declared: PredicateIndicator[]) => void
+  /** network-open and network-close from Prolog's network/1,2. */
+  onNetwork: (message: NetworkCall) => void
   /** The worker failed (a `fatal` message, or it exited); the session is dead already. */
   onDeath: (session: Session, reason: string) => void
 }
@@ -77,6 +80,8 @@ export function startSession (spawn: WorkerFactory, init: WorkerInit, hooks: Ses
       case 'publish': return hooks.onPublish(message.term)
       case 'output': return hooks.onOutput(message.text, message.stream)
       case 'kb-changes': return hooks.onKbChanges(message.changes, message.declared)
+      case 'network-open':
+      case 'network-close': return hooks.onNetwork(message)
       case 'fatal': return die(message.message)
       default: listeners.get(message.id)?.(message)
     }

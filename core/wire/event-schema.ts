@@ -21,6 +21,8 @@ const KEYS: Readonly<Record<Kind, readonly string[]>> = {
   message: ['v', 'k', 'id', 't', 'o', 'x'],
   request: ['v', 'k', 'id', 't', 'o', 'to', 'x'],
   reply: ['v', 'k', 'id', 't', 'o', 're', 'x'],
+  query: ['v', 'k', 'id', 't', 'o', 'to', 'lim', 'x'],
+  cancel: ['v', 'k', 'id', 't', 'o', 're'],
   assert: ['v', 'k', 'id', 't', 'o', 'n', 'f', 'x'],
   retract: ['v', 'k', 'id', 't', 'o', 'n', 'ids']
 }
@@ -45,6 +47,17 @@ export function toRaw (event: WireEvent, limits: EventLimits): RawEvent {
       if (!isEventId(event.request)) refuse('request (16 bytes)')
       raw.re = event.request
       break
+    case 'query':
+      if (!isUint(event.timeout)) refuse('timeout (a non-negative safe integer)')
+      if (!isUint(event.limit)) refuse('limit (a non-negative safe integer)')
+      raw.to = uint(event.timeout)
+      raw.lim = uint(event.limit)
+      raw.x = embeddedTerm(event.goal, limits)
+      return raw
+    case 'cancel':
+      if (!isEventId(event.request)) refuse('request (16 bytes)')
+      raw.re = event.request
+      return raw
     case 'assert':
       raw.n = kbSeq(event.seq)
       if (typeof event.front !== 'boolean') refuse('front (a boolean)')
@@ -80,6 +93,8 @@ export function fromRaw (raw: unknown, pairs: number, limits: EventLimits): Wire
     case 'message': return { kind: 'message', ...base, term: term(map.x, limits) }
     case 'request': return { kind: 'request', ...base, timeout: safeUint(map.to, 'to'), term: term(map.x, limits) }
     case 'reply': return { kind: 'reply', ...base, request: eventId(map.re, 're'), term: term(map.x, limits) }
+    case 'query': return { kind: 'query', ...base, timeout: safeUint(map.to, 'to'), limit: safeUint(map.lim, 'lim'), goal: term(map.x, limits) }
+    case 'cancel': return { kind: 'cancel', ...base, request: eventId(map.re, 're') }
     case 'assert': return { kind: 'assert', ...base, seq: seq(map.n), front: front(map.f), clause: term(map.x, limits) }
     case 'retract': return { kind: 'retract', ...base, seq: seq(map.n), ids: idList(map.ids, limits) }
   }

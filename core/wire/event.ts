@@ -34,8 +34,15 @@ interface EventBase {
 export interface MessageEvent extends EventBase { readonly kind: 'message', readonly term: Term }
 /** broadcast_request/1; answers are collected for `timeout` milliseconds. */
 export interface RequestEvent extends EventBase { readonly kind: 'request', readonly term: Term, readonly timeout: number }
-/** One answer to the request with id `request`. */
+/** One answer to the request or query with id `request`. */
 export interface ReplyEvent extends EventBase { readonly kind: 'reply', readonly request: EventId, readonly term: Term }
+/**
+ * network(Goal): every peer runs `goal` sandboxed and replies with each instance of it, at most
+ * `limit` of them, for at most `timeout` milliseconds.
+ */
+export interface QueryEvent extends EventBase { readonly kind: 'query', readonly goal: Term, readonly timeout: number, readonly limit: number }
+/** The origin of the query with id `request` needs no more answers. */
+export interface CancelEvent extends EventBase { readonly kind: 'cancel', readonly request: EventId }
 
 /** The part of an assert or retract (a kb event) that lets replicas tell which events they are missing. */
 interface KbEventBase extends EventBase {
@@ -54,7 +61,7 @@ export interface RetractEvent extends KbEventBase { readonly kind: 'retract', re
 /** The events of shared knowledge, the ones a replica (core/kb) holds. */
 export type KbEvent = AssertEvent | RetractEvent
 
-export type WireEvent = MessageEvent | RequestEvent | ReplyEvent | KbEvent
+export type WireEvent = MessageEvent | RequestEvent | ReplyEvent | QueryEvent | CancelEvent | KbEvent
 
 export function isKbEvent (event: WireEvent): event is KbEvent {
   return event.kind === 'assert' || event.kind === 'retract'

@@ -174,6 +174,12 @@ describe('sandbox', () => {
       .toStrictEqual([{ X: [atom('a')], N: 3n, Y: compound(':', atom('kitchen'), compound('temp', 1n)) }])
   })
 
+  it('lets a sandboxed goal sleep (library(wasm)\'s sleep/1, which the limits bound)', async () => {
+    const { value, ms } = await elapsed(async () => await bindingsOf(engine.queryText('sleep(0.2), X = woke')))
+    expect(value).toStrictEqual([{ X: atom('woke') }])
+    expect(ms).toBeGreaterThanOrEqual(190)
+  })
+
   it('runs sandboxed goals against the consulted program', async () => {
     await engine.consult('colour(red).\ncolour(green).', { source: 'colours' })
     expect(await bindingsOf(engine.queryText('colour(C)'))).toStrictEqual([{ C: atom('red') }, { C: atom('green') }])

@@ -2,7 +2,8 @@
  * Hostile kb events from a rogue member of the network (a libp2p node in the test process that
  * speaks gossipsub with a key of its own): retracts of ids that never existed, a rule that calls
  * shell/1, a clock far in the future, the same event a thousand times, and events in another
- * peer's name. Each is refused or harmless and counted, and the replicas stay equal.
+ * peer's name. Each is refused or harmless and counted, and the replicas stay equal. Then a flood
+ * of network queries: each peer runs a few at once, refuses the others, and keeps answering.
  */
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
@@ -15,11 +16,13 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import '../../node/node20.ts'
 import { eventTopic } from '../../core/net/constants.ts'
 import { peerGossipOptions } from '../../core/net/gossip-options.ts'
-import { encodeBatch, newEventId } from '../../core/wire/event.ts'
-import { atom, compound } from '../../core/wire/term.ts'
+import { MAX_RUNNING_QUERIES } from '../../core/peer.ts'
+import { decodeBatch, encodeBatch, eventIdHex, newEventId } from '../../core/wire/event.ts'
+import { atom, compound, variable } from '../../core/wire/term.ts'
 import { eventually, freePort, getJson, makeDeployment, startTs } from '../support/processes.ts'
 import type { Proc } from '../support/processes.ts'
-import type { KbEvent } from '../../core/wire/event.ts'
+import type { KbEvent, QueryEvent, WireEvent } from '../../core/wire/event.ts'
+import type { Term } from '../../core/wire/term.ts'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Libp2p } from '@libp2p/interface'
 
@@ -61,6 +64,10 @@ afterAll(async () => {
   await Promise.all(procs.map(async p => p.stop()))
 })
 
+async function publish (batch: WireEvent[]): Promise<void> {
+  await rogue.services.pubsub.publish(eventTopic('test'), encodeBatch(batch))
+}
+
 async function kbs (): Promise<Array<{ clauses: number, events: number, digest: string, counters: Record<string, number> }>> {
   return Promise.all(https.map(async http => (await getJson(`http://127.0.0.1:${http}/healthz`)).kb))
 }
@@ -77,7 +84,6 @@ it('refuses or shrugs off hostile kb events, counts them, and no replica diverge
     { kind: 'assert', ...base(), clause: compound(':-', compound('likes', atom('a'), atom('b')), compound('shell', atom('ls'))), front: false },
     { kind: 'assert', ...base(Date.UTC(3000, 0, 1)), clause: compound('likes', atom('future'), atom('x')), front: false }
   ]
-  const publish = async (batch: KbEvent[]): Promise<void> => { await rogue.services.pubsub.publish(eventTopic('test'), encodeBatch(batch)) }
   await publish(events)
   for (let i = 0; i < 1000; i++) await publish([fact])
   // In another peer's name: gossipsub's signature says who sent it, and the validator compares.
@@ -96,5 +102,36 @@ it('refuses or shrugs off hostile kb events, counts them, and no replica diverge
   }
   const metrics = await (await fetch(`http://127.0.0.1:${signallerHttp}/metrics`)).text()
   expect(metrics).toMatch(/signaller_channel_total\{counter="refused_origin_mismatch"\} [1-9]/)
+  for (const proc of procs) expect(proc.alive, proc.name).toBe(true)
+})
+
+it('runs a few network queries at once, refuses the rest and unsafe goals, counts them, and keeps answering', async () => {
+  const query = (goal: Term, timeout: number): QueryEvent =>
+    ({ kind: 'query', id: newEventId(), hlc: { wall: Date.now(), counter: 0 }, origin: rogue.peerId.toString(), goal, timeout, limit: 2 ** 40 })
+  const replies = new Map<string, number>()
+  rogue.services.pubsub.addEventListener('message', (evt) => {
+    for (const event of decodeBatch(evt.detail.data)) {
+      if (event.kind === 'reply') replies.set(eventIdHex(event.request), (replies.get(eventIdHex(event.request)) ?? 0) + 1)
+    }
+  })
+  const flood = 3 * MAX_RUNNING_QUERIES
+  await publish([query(compound('shell', atom('ls')), 10_000)])
+  await publish(Array.from({ length: flood }, () => query(compound(',', atom('repeat'), compound('sleep', 0.05)), 2_000)))
+  const peerCounters = async (): Promise<Array<Record<string, number>>> =>
+    await Promise.all(https.map(async http => (await getJson(`http://127.0.0.1:${http}/healthz`)).peer))
+  let seen: Array<Record<string, number>> = []
+  await eventually(async () => {
+    seen = await peerCounters()
+    return seen.every(c => c.query_error === 1 && c.refused_query_busy >= flood - MAX_RUNNING_QUERIES)
+  }, { timeout: 15_000, describe: () => JSON.stringify(seen) })
+  // The flood's runs end at their 2 s timeout; then a query is answered by both peers again.
+  let probe = ''
+  await eventually(async () => {
+    if ((replies.get(probe) ?? 0) >= 2) return true
+    const event = query(compound('current_prolog_flag', atom('bounded'), variable(0)), 2_000)
+    probe = eventIdHex(event.id)
+    await publish([event])
+    return false
+  }, { timeout: 20_000, interval: 2_500 })
   for (const proc of procs) expect(proc.alive, proc.name).toBe(true)
 })

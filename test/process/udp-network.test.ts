@@ -92,6 +92,33 @@ describe('stock swipl on two sides of the network', () => {
     expect(answers).toBe('[1,2,3,4,5,6,7]')
   })
 
+  it('counts with network/2, in node peer C\'s handler, the three node peers that run the goal', async () => {
+    const from = swiplB.lines.length
+    await run(swiplA, 'broadcast(udp(s, count_peers))')
+    await swiplB.waitFor(/^heard echo\(peers_counted\(3\)\)$/, { from, timeout: 10_000 })
+  })
+
+  it('runs a goal on every node peer for stock swipl\'s broadcast_request(udp(S, network(G)))', async () => {
+    const from = swiplA.lines.length
+    await run(swiplA, 'findall(B, broadcast_request(udp(s, network(current_prolog_flag(bounded, B)))), Bs), format("network answers ~q~n", [Bs])')
+    const [, answers] = await swiplA.waitFor(/^network answers (.*)$/, { from })
+    expect(answers).toBe('[false,false,false]')
+  })
+
+  it('stops the other peers\' runs of a network/2 goal when its asker cut after the first answer', async () => {
+    const from = swiplB.lines.length
+    await run(swiplA, 'broadcast(udp(s, first_tick))')
+    await swiplB.waitFor(/^heard echo\(first_tick\(1\)\)$/, { from, timeout: 10_000 })
+    const peerCounters = async (side: Side): Promise<Record<string, number>> => (await getJson(`http://127.0.0.1:${side.http}/healthz`)).peer
+    await eventually(async () => ((await peerCounters(a)).in_cancel ?? 0) >= 1 && ((await peerCounters(b)).in_cancel ?? 0) >= 1)
+    const sent = async (): Promise<number[]> => await Promise.all([a, b].map(async side => (await peerCounters(side)).out_query_answer ?? 0))
+    const afterCancel = await sent()
+    await new Promise(resolve => setTimeout(resolve, 1_500))
+    // Uncancelled, each would go on with an answer every 10 ms until its 8 s timeout.
+    expect(await sent()).toEqual(afterCancel)
+    expect(Math.max(...afterCancel)).toBeLessThan(500)
+  })
+
   it('delivers a burst of 1,000 datagrams each once and in order', async () => {
     await run(swiplA, 'forall(between(1, 1000, N), broadcast(udp(s, seq(a, N))))')
     let report = ''

@@ -67,6 +67,8 @@ const documentedPayloads = [
   encodeEvent(message),
   encodeEvent({ kind: 'request', id, hlc, origin, timeout: 2000, term: compound('temperature', atom('kitchen'), variable(0)) }),
   encodeEvent({ kind: 'reply', id: otherId, hlc: { wall: 1_732_380_000_005, counter: 1 }, origin, request: id, term: temperature }),
+  encodeEvent({ kind: 'query', id, hlc, origin, timeout: 2000, limit: 1000, goal: compound('load', variable(0)) }),
+  encodeEvent({ kind: 'cancel', id: otherId, hlc: { wall: 1_732_380_000_009, counter: 0 }, origin, request: id }),
   encodeEvent({ kind: 'assert', id, hlc, origin, seq: 1, front: false, clause: prologExamples['warm(X) :- temperature(X, T), T > 20'] }),
   encodeEvent(retract),
   encodeBatch([message, retract])
@@ -101,7 +103,7 @@ describe('docs/wire.md', () => {
   })
 
   it('decodes the documented batch', () => {
-    expect(decodeBatch(documentedPayloads[5])).toStrictEqual([message, retract])
+    expect(decodeBatch(documentedPayloads[documentedPayloads.length - 1])).toStrictEqual([message, retract])
   })
 
   it('states the default limits of limits.ts', () => {

@@ -54,6 +54,7 @@ describe('events', () => {
     expect(isKbEvent({ ...kb, kind: 'retract', ids: [kb.id] })).toBe(true)
     expect(isKbEvent(message())).toBe(false)
     expect(isKbEvent({ ...message(), kind: 'reply', request: newEventId() })).toBe(false)
+    expect(isKbEvent({ ...message(), kind: 'query', goal: atom('a'), timeout: 1, limit: 1 })).toBe(false)
   })
 
   it('writes the sequence number "n" of a kb event as an integer, also past 2^32', () => {
@@ -126,6 +127,8 @@ describe('event encoding refuses', () => {
       { ...m, hlc: { wall: -1, counter: 0 } }, { ...m, hlc: { wall: 1.5, counter: 0 } }, { ...m, hlc: { wall: 2 ** 53, counter: 0 } },
       { ...m, origin: '' }, { ...m, origin: 'x'.repeat(129) }, { ...m, origin: '\ud800' },
       { ...m, kind: 'request', timeout: -1 }, { ...m, kind: 'reply', request: new Uint8Array(3) },
+      { ...m, kind: 'query', goal: atom('a'), timeout: 1.5, limit: 1 }, { ...m, kind: 'query', goal: atom('a'), timeout: 1, limit: -1 },
+      { ...m, kind: 'cancel', request: 'x' },
       { ...m, kind: 'assert', seq: 1, clause: atom('a'), front: 'yes' }, { ...m, kind: 'retract', seq: 1, ids: [] },
       { ...m, kind: 'retract', seq: 1, ids: [new Uint8Array(16), new Uint8Array(2)] },
       ...[undefined, 0, -1, 1.5, 2 ** 53, '1', 1n].flatMap(seq => [
