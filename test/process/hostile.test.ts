@@ -3,7 +3,9 @@
  * speaks gossipsub with a key of its own): retracts of ids that never existed, a rule that calls
  * shell/1, a clock far in the future, the same event a thousand times, and events in another
  * peer's name. Each is refused or harmless and counted, and the replicas stay equal. Then a flood
- * of network queries: each peer runs a few at once, refuses the others, and keeps answering.
+ * of network queries: each peer runs a few at once, refuses the others, and keeps answering. Last,
+ * an honest member whose burst gossip partly lost: the peers notice the gap and fetch the rest by
+ * sync, while connected.
  */
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
@@ -14,7 +16,9 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import '../../node/node20.ts'
+import { Replica } from '../../core/kb/replica.ts'
 import { eventTopic } from '../../core/net/constants.ts'
+import { createSync, syncProtocol } from '../../core/net/sync.ts'
 import { peerGossipOptions } from '../../core/net/gossip-options.ts'
 import { MAX_RUNNING_QUERIES } from '../../core/peer.ts'
 import { decodeBatch, encodeBatch, eventIdHex, newEventId } from '../../core/wire/event.ts'
@@ -30,6 +34,7 @@ const procs: Proc[] = []
 let rogue: Libp2p<{ pubsub: GossipSub }>
 let https: number[] = []
 let signallerHttp: number
+let signallerAddress: string
 
 beforeAll(async () => {
   const port = await freePort()
@@ -46,14 +51,9 @@ beforeAll(async () => {
     procs.push(peer)
     await peer.waitFor(/status on http/, { timeout: 60_000 })
   }
-  rogue = await createLibp2p({
-    transports: [webSockets()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services: { identify: identify(), pubsub: gossipsub(peerGossipOptions()) }
-  })
-  rogue.services.pubsub.subscribe(eventTopic('test'))
-  await rogue.dial(multiaddr(`/ip4/127.0.0.1/tcp/${port}/ws/p2p/${deployment.signallerId}`))
+  rogue = await member()
+  signallerAddress = `/ip4/127.0.0.1/tcp/${port}/ws/p2p/${deployment.signallerId}`
+  await rogue.dial(multiaddr(signallerAddress))
   await eventually(async () => (await getJson(`http://127.0.0.1:${signallerHttp}/healthz`)).subscribers === 3, { timeout: 30_000 })
   // The rogue publishes to nobody (and loses it) until it knows the signaller subscribed.
   await eventually(() => rogue.services.pubsub.getSubscribers(eventTopic('test')).length > 0, { timeout: 30_000 })
@@ -64,8 +64,19 @@ afterAll(async () => {
   await Promise.all(procs.map(async p => p.stop()))
 })
 
-async function publish (batch: WireEvent[]): Promise<void> {
-  await rogue.services.pubsub.publish(eventTopic('test'), encodeBatch(batch))
+async function publish (batch: WireEvent[], from = rogue): Promise<void> {
+  await from.services.pubsub.publish(eventTopic('test'), encodeBatch(batch))
+}
+
+async function member (): Promise<Libp2p<{ pubsub: GossipSub }>> {
+  const node = await createLibp2p({
+    transports: [webSockets()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { identify: identify(), pubsub: gossipsub(peerGossipOptions()) }
+  })
+  node.services.pubsub.subscribe(eventTopic('test'))
+  return node
 }
 
 async function kbs (): Promise<Array<{ clauses: number, events: number, digest: string, counters: Record<string, number> }>> {
@@ -134,4 +145,33 @@ it('runs a few network queries at once, refuses the rest and unsafe goals, count
     return false
   }, { timeout: 20_000, interval: 2_500 })
   for (const proc of procs) expect(proc.alive, proc.name).toBe(true)
+})
+
+it('repairs, while connected, a gap that gossip left in a member\'s burst', async () => {
+  const lossy = await member()
+  try {
+    // Its replica holds the whole burst, and serves it by sync as every peer does.
+    const replica = new Replica()
+    const sync = await createSync(lossy, { vector: () => replica.vector(), missing: (remote) => replica.missing(remote), accept: async () => {} }, { protocol: syncProtocol('test') })
+    await lossy.dial(multiaddr(signallerAddress))
+    await eventually(() => lossy.services.pubsub.getSubscribers(eventTopic('test')).length > 0, { timeout: 30_000 })
+    const before = await kbs()
+    const origin = lossy.peerId.toString()
+    const burst: KbEvent[] = Array.from({ length: 30 }, (_, i) => ({
+      kind: 'assert', id: newEventId(), hlc: { wall: Date.now(), counter: i }, origin, seq: i + 1, clause: compound('likes', atom('lossy'), atom(`x${i}`)), front: false
+    }))
+    for (const event of burst) replica.apply(event, Date.now())
+    // Gossip carries every third event only; the others reach nobody that way.
+    await publish(burst.filter((_, i) => i % 3 === 2), lossy)
+    let seen: Awaited<ReturnType<typeof kbs>> = []
+    await eventually(async () => {
+      seen = await kbs()
+      return seen.every((kb, i) => kb.clauses === before[i].clauses + burst.length)
+    }, { timeout: 30_000, interval: 250, describe: () => JSON.stringify(seen) })
+    expect(seen[1].digest).toBe(seen[0].digest)
+    seen.forEach((kb, i) => { expect(kb.counters.gap_repairs ?? 0).toBeGreaterThan(before[i].counters.gap_repairs ?? 0) })
+    await sync.stop()
+  } finally {
+    await lossy.stop()
+  }
 })
