@@ -121,10 +121,10 @@ function healthOf (node: NodePeer): { healthy: boolean } & Record<string, unknow
     healthy: node.libp2p.status === 'started',
     peerId: node.libp2p.peerId.toString(),
     connectedPeers: signallers,
-    channel: node.channel.counters,
-    peer: node.peer.counters,
-    kb: { ...node.knowledge.summary(), counters: node.knowledge.counters },
-    sync: node.sync.counters,
+    channel: node.member.channel.counters,
+    peer: node.member.peer.counters,
+    kb: { ...node.member.knowledge.summary(), counters: node.member.knowledge.counters },
+    sync: node.member.sync.counters,
     udp: node.bridge?.counters ?? {}
   }
 }
@@ -132,7 +132,7 @@ function healthOf (node: NodePeer): { healthy: boolean } & Record<string, unknow
 function metricsOf (node: NodePeer): Registry {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'node_peer_' })
-  const sources = { channel: node.channel.counters, peer: node.peer.counters, kb: node.knowledge.counters, sync: node.sync.counters, udp: node.bridge?.counters ?? {} }
+  const sources = { channel: node.member.channel.counters, peer: node.member.peer.counters, kb: node.member.knowledge.counters, sync: node.member.sync.counters, udp: node.bridge?.counters ?? {} }
   registry.registerMetric(new Gauge({
     name: 'node_peer_counter',
     help: 'counters of the event channel, the peer and the UDP bridge (refused_* by reason)',

@@ -10,26 +10,17 @@ import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { join } from 'node:path'
 import { createLibp2p } from 'libp2p'
-import { eventTopic } from '../core/net/constants.ts'
-import { createEventChannel } from '../core/net/event-channel.ts'
+import { createMember } from '../core/member.ts'
+import { describeAddress, keepConnected } from '../core/net/redial.ts'
 import { peerGossipOptions } from '../core/net/gossip-options.ts'
 import { deriveKey } from '../core/net/identity.ts'
-import { describeAddress, keepConnected } from '../core/net/redial.ts'
-import { createClock } from '../core/kb/clock.ts'
-import { Replica } from '../core/kb/replica.ts'
-import { createKnowledge } from '../core/knowledge.ts'
-import { createSync, syncProtocol } from '../core/net/sync.ts'
-import { createPeer } from '../core/peer.ts'
 import { apartVariables, atom, compound, isCompound, variable } from '../core/wire/term.ts'
 import { openEventStore } from '../core/store/event-store.ts'
 import { createNodeEngine } from './engine-host.ts'
 import { createUdpBridge } from './udp-bridge.ts'
-import type { EventChannel } from '../core/net/event-channel.ts'
+import type { Member } from '../core/member.ts'
 import type { Identity } from '../core/net/identity.ts'
 import type { PeersFile } from '../core/net/peers.ts'
-import type { Knowledge } from '../core/knowledge.ts'
-import type { Sync } from '../core/net/sync.ts'
-import type { Peer } from '../core/peer.ts'
 import type { Term } from '../core/wire/term.ts'
 import type { Log } from '../node/log.ts'
 import type { KnowledgeOutcome, UdpBridge, UdpBridgeInit } from './udp-bridge.ts'
@@ -52,10 +43,7 @@ export interface NodePeerInit {
 
 export interface NodePeer {
   readonly libp2p: Libp2p<{ pubsub: GossipSub }>
-  readonly peer: Peer
-  readonly channel: EventChannel
-  readonly knowledge: Knowledge
-  readonly sync: Sync
+  readonly member: Member
   readonly bridge?: UdpBridge
   stop (): Promise<void>
 }
@@ -74,57 +62,15 @@ export async function createNodePeer (init: NodePeerInit): Promise<NodePeer> {
       pubsub: gossipsub(peerGossipOptions())
     }
   })
-  const origin = libp2p.peerId.toString()
-  const channel = createEventChannel({ pubsub: libp2p.services.pubsub, peerId: libp2p.peerId }, { topic: eventTopic(init.identity.network) })
-  const store = await openEventStore(join(init.dataDir, 'events'))
-  const replica = new Replica()
-  const clock = createClock(Date.now)
-  // The engine reports to the knowledge and the peer, which need the engine: bound once all exist.
-  let peer: Peer | undefined
-  let knowledge: Knowledge | undefined
-  const engine = await createNodeEngine({
-    onPublish: (term) => peer?.send(term),
-    onKbChange: (change) => knowledge?.local(change),
-    onNetworkQuery: (goal, options) => peer?.query(goal, options) ?? [],
-    onRestart: async (reason) => {
-      log.warn(`engine restarted (${reason}); giving it the shared knowledge again`)
-      await knowledge?.rematerialise()
-    }
+  const member = await createMember({
+    libp2p,
+    network: init.identity.network,
+    store: await openEventStore(join(init.dataDir, 'events')),
+    startEngine: async (hooks) => await createNodeEngine(hooks),
+    program: init.program,
+    log
   })
-  let sync: Sync | undefined
-  knowledge = createKnowledge({
-    origin,
-    clock,
-    replica,
-    store,
-    engine,
-    channel,
-    onGap: () => { void sync?.pullAll() },
-    onError: (err) => { log.error(`knowledge: ${err.message}`) }
-  })
-  await knowledge.start()
-  if (init.program !== undefined) {
-    await engine.consult(init.program.text, { source: init.program.file }).catch((err: Error) => {
-      throw new Error(`cannot load ${init.program?.file}: ${err.message}`)
-    })
-  }
-  const known = knowledge
-  peer = createPeer({
-    origin,
-    channel,
-    engine,
-    clock,
-    onKbEvents: (events) => { void known.remote(events) },
-    onError: (err) => { log.warn(`engine: ${err.message}`) }
-  })
-  sync = await createSync(libp2p, {
-    vector: () => replica.vector(),
-    missing: (remote) => replica.missing(remote),
-    accept: async (events) => known.remote(events)
-  }, {
-    protocol: syncProtocol(init.identity.network),
-    onError: (from, err) => { log.warn(`sync with ${from} failed: ${err.message}`) }
-  })
+  const { engine, peer, knowledge } = member
   const updateKnowledge = async (changes: Term[]): Promise<KnowledgeOutcome[]> => {
     const apart = apartVariables(changes)
     const goal = compound(':', atom('p2p_kb'), compound('kb_update_all', apart.terms, variable(apart.next)))
@@ -132,7 +78,7 @@ export async function createNodePeer (init: NodePeerInit): Promise<NodePeer> {
       if (answer.status === 'error') throw answer.error
       if (answer.status === 'success') {
         // Applied means stored: what the engine reported is on disk before the caller acknowledges.
-        await known.settled()
+        await knowledge.settled()
         return (answer.bindings[String(apart.next)] as Term[]).map(toOutcome)
       }
     }
@@ -154,20 +100,13 @@ export async function createNodePeer (init: NodePeerInit): Promise<NodePeer> {
 
   return {
     libp2p,
-    peer,
-    channel,
-    knowledge,
-    sync,
+    member,
     bridge,
     stop: async () => {
       stopping.abort()
       await bridge?.stop()
-      await known.settled()
-      await sync?.stop()
-      channel.stop()
+      await member.stop()
       await libp2p.stop()
-      await engine.close()
-      await store.close()
     }
   }
 }

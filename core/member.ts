@@ -1,0 +1,133 @@
+/**
+ * A member of the network with an engine: what the node peer and the browser page have in common.
+ * Given a libp2p node (with gossipsub), a store and a way to start the engine, it composes the
+ * event channel, the replica of the shared knowledge, the peer (messages, requests, network
+ * queries) and the sync protocol, and wires them to each other. No platform code: the programs
+ * (node-peer/, www/) bring the transports, the engine's worker and the store's location.
+ *
+ * @example
+ * ```ts
+ * const member = await createMember({
+ *   libp2p, network: identity.network, store: await openEventStore('data/events'),
+ *   startEngine: hooks => createNodeEngine(hooks), log
+ * })
+ * member.peer.send({ atom: 'hello' })
+ * ```
+ */
+import { createClock } from './kb/clock.ts'
+import { Replica } from './kb/replica.ts'
+import { createKnowledge } from './knowledge.ts'
+import { eventTopic } from './net/constants.ts'
+import { createEventChannel } from './net/event-channel.ts'
+import { createSync, syncProtocol } from './net/sync.ts'
+import { createPeer } from './peer.ts'
+import type { Engine, EngineInit } from './engine/engine.ts'
+import type { Knowledge } from './knowledge.ts'
+import type { EventChannel } from './net/event-channel.ts'
+import type { Sync } from './net/sync.ts'
+import type { Peer } from './peer.ts'
+import type { EventStore } from './store/event-store.ts'
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { Libp2p } from '@libp2p/interface'
+
+/** The engine hooks a member sets; the program adds its own (onOutput, limits) and starts the engine. */
+export type MemberEngineHooks = Required<Pick<EngineInit, 'onPublish' | 'onKbChange' | 'onNetworkQuery' | 'onRestart'>>
+
+export interface MemberLog {
+  warn (text: string): void
+  error (text: string): void
+}
+
+export interface MemberInit {
+  libp2p: Libp2p<{ pubsub: GossipSub }>
+  /** The network's name (the identity's): it names the gossipsub topic and the sync protocol. */
+  network: string
+  /** Where accepted kb events are kept; the member closes it on stop. */
+  store: EventStore
+  startEngine: (hooks: MemberEngineHooks) => Promise<Engine>
+  /** A program of the member's own, loaded (not sandboxed) once the stored knowledge is back. */
+  program?: { file: string, text: string }
+  log: MemberLog
+}
+
+export interface Member {
+  readonly origin: string
+  readonly engine: Engine
+  readonly channel: EventChannel
+  readonly knowledge: Knowledge
+  readonly peer: Peer
+  readonly sync: Sync
+  /** Stops sync, the channel and the engine and closes the store; the caller stops libp2p after. */
+  stop (): Promise<void>
+}
+
+export async function createMember (init: MemberInit): Promise<Member> {
+  const { libp2p, log, store } = init
+  const origin = libp2p.peerId.toString()
+  const channel = createEventChannel({ pubsub: libp2p.services.pubsub, peerId: libp2p.peerId }, { topic: eventTopic(init.network) })
+  const replica = new Replica()
+  const clock = createClock(Date.now)
+  // The engine reports to the knowledge and the peer, which need the engine: bound once all exist.
+  let peer: Peer | undefined
+  let knowledge: Knowledge | undefined
+  let sync: Sync | undefined
+  const engine = await init.startEngine({
+    onPublish: (term) => { peer?.send(term) },
+    onKbChange: (change) => { knowledge?.local(change) },
+    onNetworkQuery: (goal, options) => peer?.query(goal, options) ?? [],
+    onRestart: async (reason) => {
+      log.warn(`engine restarted (${reason}); giving it the shared knowledge again`)
+      await knowledge?.rematerialise()
+    }
+  })
+  const known = createKnowledge({
+    origin,
+    clock,
+    replica,
+    store,
+    engine,
+    channel,
+    onGap: () => { void sync?.pullAll() },
+    onError: (err) => { log.error(`knowledge: ${err.message}`) }
+  })
+  knowledge = known
+  await known.start()
+  if (init.program !== undefined) {
+    const { file, text } = init.program
+    await engine.consult(text, { source: file }).catch((err: Error) => {
+      throw new Error(`cannot load ${file}: ${err.message}`)
+    })
+  }
+  peer = createPeer({
+    origin,
+    channel,
+    engine,
+    clock,
+    onKbEvents: (events) => { void known.remote(events) },
+    onError: (err) => { log.warn(`engine: ${err.message}`) }
+  })
+  const synced = await createSync(libp2p, {
+    vector: () => replica.vector(),
+    missing: (remote) => replica.missing(remote),
+    accept: async (events) => known.remote(events)
+  }, {
+    protocol: syncProtocol(init.network),
+    onError: (from, err) => { log.warn(`sync with ${from} failed: ${err.message}`) }
+  })
+  sync = synced
+  return {
+    origin,
+    engine,
+    channel,
+    knowledge: known,
+    peer,
+    sync: synced,
+    stop: async () => {
+      await known.settled()
+      await synced.stop()
+      channel.stop()
+      await engine.close()
+      await store.close()
+    }
+  }
+}
