@@ -9,10 +9,11 @@
 %     kb_begin_restore/0,
 %     kb_declare/1,             % +PredicateIndicators
 %     kb_end_restore/0,
-%     kb_update_all/2           % +Changes, -Outcomes (the UDP bridge's assert/retract messages)
+%     kb_update_all/2,          % +Changes, -Outcomes (the UDP bridge's assert/retract messages)
+%     program_predicates/2      % +Text, -PredicateIndicators (the page's "Share" of a program)
 :- autoload(library(apply), [foldl/4, maplist/3]).
 :- autoload(library(error), [instantiation_error/1, must_be/2, domain_error/2, type_error/2]).
-:- autoload(library(lists), [member/2]).
+:- autoload(library(lists), [list_to_set/2, member/2]).
 :- use_module(library(broadcast), [listen/3]).
 :- use_module(p2p_engine, [message_text/2]).
 :- use_module(p2p_kb_check, [clause_parts/3, unsafe_body/2, foreign_head/2, refusal_error/3]).
@@ -467,3 +468,48 @@ update_outcome(Change, Outcome) :-
     catch(( kb_update(Change) -> Outcome = applied(Change) ; Outcome = not_shared ),
           Error,
           ( message_text(Error, Text), Outcome = error(Text) )).
+
+%!  program_predicates(+Text, -PIs:list) is det.
+%
+%   PIs are the predicates Text has clauses for (Name/Arity, a DCG rule
+%   counting its two list arguments), each once, in the order of their
+%   first clause. Directives, module-qualified heads and terms that do
+%   not read are skipped: consulting the text reports those.
+
+program_predicates(Text, PIs) :-
+    must_be(string, Text),
+    setup_call_cleanup(
+        open_string(Text, In),
+        read_predicates(In, PIs0),
+        close(In)),
+    list_to_set(PIs0, PIs).
+
+read_predicates(In, PIs) :-
+    catch(read_term(In, Term, []), error(syntax_error(_), _), Term = '$unreadable'),
+    (   Term == end_of_file
+    ->  PIs = []
+    ;   clause_predicate(Term, PI)
+    ->  PIs = [PI|Rest],
+        read_predicates(In, Rest)
+    ;   read_predicates(In, PIs)
+    ).
+
+clause_predicate(Term, _) :-
+    var(Term),
+    !,
+    fail.
+clause_predicate((:- _), _) :- !, fail.
+clause_predicate((Head --> _), Name/Arity) :-
+    !,
+    callable(Head),
+    Head \= _:_,
+    functor(Head, Name, Arity0),
+    Arity is Arity0 + 2.
+clause_predicate((Head :- _), PI) :-
+    !,
+    clause_predicate(Head, PI).
+clause_predicate(Head, Name/Arity) :-
+    callable(Head),
+    Head \= _:_,
+    Head \== '$unreadable',
+    functor(Head, Name, Arity).

@@ -292,6 +292,15 @@ describe('programs', () => {
   })
 })
 
+describe('program_predicates/2 (the page\'s Share)', () => {
+  it('lists the predicates a program has clauses for, once each, in order, skipping directives and bad terms', async () => {
+    const text = ':- dynamic x/1.\ncolour(red).\ncolour(green).\ngreeting --> [hello].\nwarm(X) :- colour(X).\nm:q(1).\nbroken( .\nlast(1).'
+    const [{ PIs }] = await bindingsOf(engine.query(compound(':', atom('p2p_kb'), compound('program_predicates', text, variable(0))), unsandboxed))
+      .then(rows => rows.map(row => ({ PIs: row['0'] })))
+    expect(PIs).toStrictEqual([['colour', 1n], ['greeting', 2n], ['warm', 1n], ['last', 1n]].map(([name, arity]) => compound('/', atom(name as string), arity as bigint)))
+  })
+})
+
 describe('a replaced worker', () => {
   it('gets the shared state back from the host; replayed program clauses keep their ids', async () => {
     // A host that makes its engine calls one at a time, as a replica does.
