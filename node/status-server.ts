@@ -33,6 +33,9 @@ export async function startStatusServer (init: StatusServerInit): Promise<Server
       res.writeHead(404, { 'content-type': 'text/plain' }).end('try /healthz or /metrics\n')
     }
   })
+  // Longer than clients keep an idle connection (fetch: 4 s), so that a client never sends on a
+  // connection the server has just closed (ECONNRESET), which a busy machine makes likely.
+  server.keepAliveTimeout = 65_000
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(init.port, init.host, () => { server.off('error', reject); resolve() })

@@ -21,6 +21,7 @@ import { MAX_BATCH_BYTES, MAX_BATCH_EVENTS } from './constants.ts'
 import type { KbEvent } from '../wire/event.ts'
 import type { Vector } from '../wire/vector.ts'
 import type { IdentifyResult, Libp2p, PeerId, Stream } from '@libp2p/interface'
+import type { LengthPrefixedStream } from '@libp2p/utils'
 
 export function syncProtocol (network: string): string {
   return `/p2p-prolog/${network}/sync/1.0.0`
@@ -97,10 +98,11 @@ export async function createSync (libp2p: Libp2p, source: SyncSource, init: Sync
     let received = 0
     try {
       await lp.write(encodeVector(source.vector()), { signal })
-      while (true) {
-        const record = (await lp.read({ signal })).subarray()
-        if (record.byteLength === 0) break
-        const events = decodeBatch(record)
+      // Records are read as fast as they come while earlier ones are accepted: a stream that is
+      // not read fills libp2p's read buffer (4 MiB), which then aborts it.
+      const records = readRecords(lp, signal)
+      for (let batch = await records.next(); batch.length > 0; batch = await records.next()) {
+        const events = batch.flatMap(record => decodeBatch(record))
         if (!events.every(isKbEvent)) throw new Error('a sync batch holds an event that is not an assert or retract')
         received += events.length
         await source.accept(events as KbEvent[], peer.toString())
@@ -115,6 +117,36 @@ export async function createSync (libp2p: Libp2p, source: SyncSource, init: Sync
     return received
   }
 
+  /**
+   * The records of one answer, read ahead of the consumer: `next()` resolves with every record
+   * read since the last call (at least one), or with none at the end. A read error rejects it.
+   */
+  function readRecords (lp: LengthPrefixedStream<Stream>, signal: AbortSignal): { next: () => Promise<Uint8Array[]> } {
+    const queued: Uint8Array[] = []
+    let ended = false
+    let failure: Error | undefined
+    let wake: (() => void) | undefined
+    void (async () => {
+      try {
+        for (let record = (await lp.read({ signal })).subarray(); record.byteLength > 0; record = (await lp.read({ signal })).subarray()) {
+          queued.push(record)
+          wake?.()
+        }
+      } catch (err) {
+        failure = err as Error
+      }
+      ended = true
+      wake?.()
+    })()
+    return {
+      next: async () => {
+        while (queued.length === 0 && !ended) await new Promise<void>(resolve => { wake = resolve })
+        if (failure !== undefined) throw failure
+        return queued.splice(0)
+      }
+    }
+  }
+
   function pullQuietly (peer: PeerId): void {
     pull(peer).catch((err: Error) => {
       count('pull_failed')
@@ -122,13 +154,18 @@ export async function createSync (libp2p: Libp2p, source: SyncSource, init: Sync
     })
   }
 
+  // A peer reached only over a limited (relayed) connection is not pulled from: the pull would
+  // make libp2p dial it anew (in browsers, a WebRTC dial that crosses the one discovery makes);
+  // identify runs again on the direct connection, and the pull follows then.
+  const unlimited = (peer: PeerId): boolean => libp2p.getConnections(peer).some(c => c.limits == null)
+
   const onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
-    if (evt.detail.protocols.includes(protocol)) pullQuietly(evt.detail.peerId)
+    if (evt.detail.protocols.includes(protocol) && unlimited(evt.detail.peerId)) pullQuietly(evt.detail.peerId)
   }
   libp2p.addEventListener('peer:identify', onIdentify)
 
   async function pullAll (): Promise<void> {
-    const peers = await Promise.all(libp2p.getPeers().map(async peer => {
+    const peers = await Promise.all(libp2p.getPeers().filter(unlimited).map(async peer => {
       const known = await libp2p.peerStore.get(peer).catch(() => undefined)
       return known?.protocols.includes(protocol) === true ? peer : undefined
     }))
