@@ -10,6 +10,7 @@
  * (gossip lost in a burst) starts a pull from the neighbours.
  */
 import { eventIdHex, newEventId } from './wire/event.ts'
+import { isAtom, isCompound } from './wire/term.ts'
 import type { Clock } from './kb/clock.ts'
 import type { KbOp, Replica } from './kb/replica.ts'
 import type { EventChannel } from './net/event-channel.ts'
@@ -54,6 +55,10 @@ export interface Knowledge {
   rematerialise (): Promise<void>
   /** What this replica holds, in numbers a test or an operator can compare across peers. */
   summary (): KnowledgeSummary
+  /** The predicates that have live clauses, with how many, by name then arity. */
+  predicates (): PredicateCount[]
+  /** Called after the live clauses changed: a local change stored, or remote events applied. */
+  onChange (listener: () => void): () => void
   /** Waits until every change so far is stored, applied and published. */
   settled (): Promise<void>
   readonly counters: Readonly<Record<string, number>>
@@ -68,6 +73,12 @@ export interface KnowledgeSummary {
   digest: string
 }
 
+export interface PredicateCount {
+  name: string
+  arity: number
+  clauses: number
+}
+
 /** Ops given to the engine in one call; bounds one worker message. */
 const OPS_PER_CALL = 10_000
 const GAP_REPAIR_DELAY_MS = 250
@@ -80,7 +91,15 @@ export function createKnowledge (init: KnowledgeInit): Knowledge {
   const count = (key: string, n = 1): void => { counters[key] = (counters[key] ?? 0) + n }
   let nextSeq = 1
   let pendingLocal: KbChange[] = []
+  let pendingRemote: KbEvent[] = []
+  let remoteFlush: Promise<void> | undefined
   let gapTimer: ReturnType<typeof setTimeout> | undefined
+  const changeListeners = new Set<() => void>()
+  const changed = (): void => {
+    for (const listener of changeListeners) {
+      try { listener() } catch (err) { onError(err as Error) }
+    }
+  }
   // One thing at a time, in order: local and remote events interleave in the store as they came.
   let queue: Promise<void> = Promise.resolve()
   const serially = (work: () => Promise<void>): Promise<void> => {
@@ -99,6 +118,7 @@ export function createKnowledge (init: KnowledgeInit): Knowledge {
     await materialise(ops)
     nextSeq = replica.nextSeq(origin)
     count('replayed_events', replica.eventCount)
+    changed()
   }
 
   function local (change: KbChange): void {
@@ -118,6 +138,7 @@ export function createKnowledge (init: KnowledgeInit): Knowledge {
       channel?.publish(event)
     }
     count('local_events', events.length)
+    changed()
   }
 
   function toEvent (change: KbChange): KbEvent {
@@ -127,23 +148,38 @@ export function createKnowledge (init: KnowledgeInit): Knowledge {
       : { kind: 'retract', id: newEventId(), ids: change.ids, ...base }
   }
 
-  async function remote (events: readonly KbEvent[]): Promise<void> {
-    await serially(async () => {
-      const ops: KbOp[] = []
-      const accepted: KbEvent[] = []
-      for (const event of events) {
-        const result = replica.apply(event, now())
-        count(`remote_${result.status === 'refused' ? `refused_${result.reason}` : result.status}`)
-        if (result.status !== 'applied') continue
-        init.clock.observe(event.hlc)
-        accepted.push(event)
-        ops.push(...result.ops)
-      }
-      // Only what the replica took is kept, so a replay takes exactly the same events again.
-      await store.append(accepted)
-      await materialise(ops)
-      if (replica.gaps().length > 0) scheduleGapRepair()
+  /**
+   * Events that arrive while earlier ones are being stored and applied wait, and then go in one
+   * store write and one engine call: applying them one by one, a peer behind a busy disk falls
+   * further behind with every event.
+   */
+  function remote (events: readonly KbEvent[]): Promise<void> {
+    pendingRemote.push(...events)
+    remoteFlush ??= serially(async () => {
+      const batch = pendingRemote
+      pendingRemote = []
+      remoteFlush = undefined
+      await applyRemote(batch)
     })
+    return remoteFlush
+  }
+
+  async function applyRemote (events: readonly KbEvent[]): Promise<void> {
+    const ops: KbOp[] = []
+    const accepted: KbEvent[] = []
+    for (const event of events) {
+      const result = replica.apply(event, now())
+      count(`remote_${result.status === 'refused' ? `refused_${result.reason}` : result.status}`)
+      if (result.status !== 'applied') continue
+      init.clock.observe(event.hlc)
+      accepted.push(event)
+      ops.push(...result.ops)
+    }
+    // Only what the replica took is kept, so a replay takes exactly the same events again.
+    await store.append(accepted)
+    await materialise(ops)
+    if (ops.length > 0) changed()
+    if (replica.gaps().length > 0) scheduleGapRepair()
   }
 
   async function materialise (ops: KbOp[]): Promise<void> {
@@ -168,9 +204,36 @@ export function createKnowledge (init: KnowledgeInit): Knowledge {
     // may be waiting for one of them.
     rematerialise: async () => materialise(replica.clauses().map(c => ({ op: 'assert', id: c.id, clause: c.clause, front: false }))),
     summary: () => ({ clauses: replica.size, events: replica.eventCount, digest: digestOf(replica.clauses().map(c => eventIdHex(c.id))) }),
+    predicates: () => countPredicates(replica.clauses().map(c => c.clause)),
+    onChange: (listener) => {
+      changeListeners.add(listener)
+      return () => { changeListeners.delete(listener) }
+    },
     settled: async () => serially(async () => {}),
     counters
   }
+}
+
+/** Clause counts by predicate: the head of `H :- B` or of a fact, module qualifiers left out. */
+export function countPredicates (clauses: readonly Term[]): PredicateCount[] {
+  const counts = new Map<string, PredicateCount>()
+  for (const clause of clauses) {
+    const head = headOf(clause)
+    const name = isAtom(head) ? head.atom : isCompound(head) ? head.functor : undefined
+    if (name === undefined) continue
+    const arity = isCompound(head) ? head.args.length : 0
+    const key = `${name}/${arity}`
+    const known = counts.get(key)
+    if (known === undefined) counts.set(key, { name, arity, clauses: 1 })
+    else known.clauses++
+  }
+  return [...counts.values()].sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : a.arity - b.arity)
+}
+
+function headOf (clause: Term): Term {
+  let head = isCompound(clause, ':-', 2) ? clause.args[0] : clause
+  while (isCompound(head, ':', 2)) head = head.args[1]
+  return head
 }
 
 /** FNV-1a over the sorted ids: cheap, and enough to tell two sets apart in a test or on a dashboard. */

@@ -6,7 +6,8 @@
  * hub of the star: it subscribes to the network's topic (a relay that does not subscribe does not
  * forward), validates every batch and forwards it to every peer. It keeps a durable replica of
  * the shared knowledge (events only: no Prolog runs here) and serves the sync protocol, so a peer
- * that joins while every other peer is away still catches up.
+ * that joins while every other peer is away still catches up. It also forwards the browsers'
+ * announcements of their WebRTC addresses (core/net/discovery.ts), by which they find each other.
  */
 import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
 import { gossipsub } from '@libp2p/gossipsub'
@@ -17,7 +18,8 @@ import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { join } from 'node:path'
 import { createLibp2p } from 'libp2p'
-import { eventTopic } from '../core/net/constants.ts'
+import { discoveryTopic, eventTopic } from '../core/net/constants.ts'
+import { validateAnnouncement } from '../core/net/discovery.ts'
 import { createEventChannel } from '../core/net/event-channel.ts'
 import { hubGossipOptions } from '../core/net/gossip-options.ts'
 import { deriveKey } from '../core/net/identity.ts'
@@ -96,6 +98,11 @@ export async function createSignaller (init: SignallerInit): Promise<Signaller> 
   })
   const topic = eventTopic(init.identity.network)
   const channel = createEventChannel({ pubsub: libp2p.services.pubsub, peerId: libp2p.peerId }, { topic })
+  // Browsers announce their WebRTC addresses there (core/net/discovery.ts); a hub forwards only
+  // the topics it subscribes to.
+  const discovery = discoveryTopic(init.identity.network)
+  libp2p.services.pubsub.topicValidators.set(discovery, (_peer, message) => validateAnnouncement(message))
+  libp2p.services.pubsub.subscribe(discovery)
   const store = await openEventStore(join(init.dataDir, 'events'))
   const replica = new Replica()
   let sync: Sync | undefined

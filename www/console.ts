@@ -26,6 +26,8 @@ export interface PrologConsole {
   attach (engine: Engine): void
   /** Appends text to the output; `text` may hold several lines. */
   print (text: string, kind: LineKind): void
+  /** Puts a query at the prompt, ready to run or edit (when no query is running). */
+  ask (query: string): void
   readonly state: ConsoleState
 }
 
@@ -200,6 +202,11 @@ export function createConsole (el: ConsoleElements, onState: (state: ConsoleStat
       el.input.focus()
     },
     print,
+    ask (query) {
+      if (state !== 'idle') return
+      el.input.value = query
+      el.input.focus()
+    },
     get state () { return state }
   }
 }

@@ -1,15 +1,12 @@
 /**
- * The page: starts SWI-Prolog in its worker and hands it to the console.
+ * The page: starts the peer (SWI-Prolog in its worker, libp2p, the replica on IndexedDB), hands
+ * its engine to the console and the rest to the panels.
  */
+import { startPeer } from './browser-peer.ts'
 import { createConsole } from './console.ts'
-import { createBrowserEngine } from './engine-host.ts'
+import { byId } from './ui/dom.ts'
+import { attachPanels } from './ui/panels.ts'
 import type { ConsoleState } from './console.ts'
-
-const byId = <T extends HTMLElement>(id: string): T => {
-  const element = document.getElementById(id)
-  if (element === null) throw new Error(`the page has no #${id}`)
-  return element as T
-}
 
 const status = byId<HTMLElement>('status')
 const showStatus = (state: string, text: string): void => {
@@ -32,12 +29,12 @@ const prolog = createConsole({
 
 async function start (): Promise<void> {
   const started = performance.now()
-  const engine = await createBrowserEngine({
-    onOutput: (text, stream) => { prolog.print(text, stream) },
+  const peer = await startPeer((text, stream) => { prolog.print(text, stream) }, {
     onRestart: (reason) => { prolog.print(`% SWI-Prolog was restarted: ${reason}\n`, 'note') }
   })
-  prolog.print(`% SWI-Prolog started in ${Math.round(performance.now() - started)} ms\n\n`, 'note')
-  prolog.attach(engine)
+  prolog.print(`% SWI-Prolog started in ${Math.round(performance.now() - started)} ms; the shared knowledge is loaded\n\n`, 'note')
+  prolog.attach(peer.engine)
+  attachPanels(peer, prolog)
 }
 
 start().catch((err: unknown) => {

@@ -19,3 +19,11 @@ export const MAX_INBOUND_FRAME_BYTES = 2 * 1024 * 1024
 /** First and longest wait between two dials of a signaller that is down. */
 export const REDIAL_MIN_MS = 250
 export const REDIAL_MAX_MS = 10_000
+
+/**
+ * The gossipsub topic on which browsers announce where they can be dialed over WebRTC (see
+ * discovery.ts). The signallers subscribe to it so that they forward it.
+ */
+export function discoveryTopic (network: string): string {
+  return `/p2p-prolog/${network}/discovery/1`
+}

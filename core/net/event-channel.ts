@@ -45,6 +45,8 @@ export interface EventChannel {
   flush (): Promise<void>
   /** Called for every valid inbound batch, in arrival order. */
   onBatch (listener: (batch: InboundBatch) => void): void
+  /** Called with every event this member publishes, when it is queued (an event log shows them). */
+  onPublish (listener: (event: WireEvent) => void): void
   /** Counts of refused inbound messages by reason, and of batches and events both ways. */
   readonly counters: Readonly<Record<string, number>>
   stop (): void
@@ -58,6 +60,7 @@ export function createEventChannel (components: EventChannelComponents, init: Ev
   const counters: Record<string, number> = {}
   const count = (key: string, n = 1): void => { counters[key] = (counters[key] ?? 0) + n }
   const listeners: Array<(batch: InboundBatch) => void> = []
+  const publishListeners: Array<(event: WireEvent) => void> = []
   // The validator decodes once; the message listener picks the result up by message object.
   const validated = new WeakMap<Message, readonly WireEvent[]>()
   let queue: WireEvent[] = []
@@ -107,6 +110,7 @@ export function createEventChannel (components: EventChannelComponents, init: Ev
 
   function publish (event: WireEvent): void {
     queue.push(event)
+    for (const listener of publishListeners) listener(event)
     if (queue.length >= maxBatchEvents) {
       void flush()
     } else if (!scheduled) {
@@ -160,6 +164,7 @@ export function createEventChannel (components: EventChannelComponents, init: Ev
     publish,
     flush,
     onBatch: (listener) => { listeners.push(listener) },
+    onPublish: (listener) => { publishListeners.push(listener) },
     counters,
     stop: () => {
       pubsub.removeEventListener('message', onMessage)

@@ -27,7 +27,7 @@ export class InvalidIdentityError extends Error {
 }
 
 const SECRET_BYTES = 32
-const NETWORK_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/
+export const NETWORK_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/
 
 export function createIdentity (network: string, secret = crypto.getRandomValues(new Uint8Array(SECRET_BYTES))): Identity {
   return validateIdentity({ network, secret })

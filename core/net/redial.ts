@@ -15,8 +15,14 @@ export interface KeepConnectedInit {
   minDelay?: number
   /** @default REDIAL_MAX_MS */
   maxDelay?: number
+  /** The first failed dial after the signaller was reached (or since the start). */
   onDown?: (address: Multiaddr, err: Error, retryInMs: number) => void
+  /** The first successful dial after onDown. */
   onUp?: (address: Multiaddr) => void
+  /** Every successful dial (a status display: the signaller is up). */
+  onConnected?: (address: Multiaddr) => void
+  /** Every failed dial, with the wait before the next one (a status display counting down). */
+  onFailed?: (address: Multiaddr, err: Error, retryInMs: number) => void
 }
 
 /** Where a signaller listens, as a user would type it: `ws://127.0.0.1:9999`. */
@@ -42,6 +48,7 @@ async function keepOne (init: KeepConnectedInit, address: Multiaddr): Promise<vo
     try {
       const connection = await libp2p.dial(address, { signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) })
       if (down) init.onUp?.(address)
+      init.onConnected?.(address)
       down = false
       delay = minDelay
       await disconnected(libp2p, connection.remotePeer, signal)
@@ -49,6 +56,7 @@ async function keepOne (init: KeepConnectedInit, address: Multiaddr): Promise<vo
       if (signal.aborted) return
       const wait = Math.round(delay * (0.75 + Math.random() / 2))
       if (!down) init.onDown?.(address, err as Error, wait)
+      init.onFailed?.(address, err as Error, wait)
       down = true
       await sleep(wait, signal)
       delay = Math.min(delay * 2, maxDelay)

@@ -1,6 +1,7 @@
 /**
  * A static file server for a built web app (srv/www): GET and HEAD on 127.0.0.1, the types a
- * browser needs (application/wasm for WebAssembly's streaming compile), nothing outside `root`.
+ * browser needs (application/wasm for WebAssembly's streaming compile), nothing outside `root`,
+ * and files a test gives in place of those on disk.
  */
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
@@ -28,8 +29,14 @@ export interface StaticServer {
   close: () => Promise<void>
 }
 
-export async function serveStatic (root: string, port: number): Promise<StaticServer> {
+export interface StaticServerOptions {
+  /** Served instead of the files under `root`, by path (e.g. `'/p2p-config.json'`): a test's own config. */
+  files?: Record<string, string>
+}
+
+export async function serveStatic (root: string, port: number, options: StaticServerOptions = {}): Promise<StaticServer> {
   const requests: StaticServer['requests'] = []
+  const files = options.files ?? {}
   const server: Server = createServer((req, res) => {
     const reply = (status: number, text: string): void => {
       requests.push({ path: req.url ?? '', status })
@@ -43,6 +50,12 @@ export async function serveStatic (root: string, port: number): Promise<StaticSe
       return reply(400, 'bad path\n')
     }
     if (path.endsWith('/')) path += 'index.html'
+    const given = Object.hasOwn(files, path) ? files[path] : undefined
+    if (given !== undefined) {
+      requests.push({ path, status: 200 })
+      res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream', 'cache-control': 'no-cache' })
+      return res.end(req.method === 'HEAD' ? undefined : given)
+    }
     const file = normalize(join(root, path))
     if (!file.startsWith(root.endsWith(sep) ? root : root + sep)) return reply(403, 'forbidden\n')
     stat(file).then((info) => {
