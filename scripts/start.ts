@@ -1,15 +1,19 @@
 /**
- * `npm start`: the whole network on this machine, without Docker: a signaller on port 9999 and a
- * node peer bridging 239.0.0.2:9999 on the loopback interface. Writes the identity first if there
- * is none. Options after `--` go to the node peer (`npm start -- --consult shared.pl`). Output of
+ * `npm start`: the whole network on this machine, without Docker: a signaller on port 9999, a
+ * node peer bridging 239.0.0.2:9999 on the loopback interface, and the web page (built with
+ * Parcel into srv/www) served on http://localhost:8080/. Writes the identity first if there is
+ * none. Options after `--` go to the node peer (`npm start -- --consult shared.pl`). Output of
  * each program is prefixed with its name; Ctrl+C stops them all.
  */
 import { spawn } from 'node:child_process'
 import { access } from 'node:fs/promises'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { serveStatic } from '../node/static-server.ts'
 import type { ChildProcess } from 'node:child_process'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
+const WWW_PORT = 8080
 const children: ChildProcess[] = []
 let stopping = false
 
@@ -41,6 +45,15 @@ for (const [name, script] of [['signaller', 'signaller/main.ts'], ['node-peer', 
   })
 }
 process.stdout.write('P2P Prolog is starting: signaller ws://localhost:9999 (status http://localhost:9998/healthz), node peer on udp 239.0.0.2:9999 (status http://localhost:9997/healthz). Ctrl+C stops.\n')
+
+process.stdout.write('[www] building the web page (npm run build:www)…\n')
+const build = spawn('npm', ['run', '--silent', 'build:www'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] })
+if (await exited(build) !== 0) {
+  process.stderr.write('[www] the web page did not build: see above; the signaller and the node peer keep running\n')
+} else {
+  await serveStatic(join(root, 'srv', 'www'), WWW_PORT)
+  process.stdout.write(`[www] open http://localhost:${WWW_PORT}/ (two tabs make two peers)\n`)
+}
 
 function stop (): void {
   stopping = true

@@ -122,7 +122,7 @@ export async function createBrowserPeer (init: BrowserPeerInit): Promise<Browser
     connectionManager: {
       // A WebRTC dial (signalling over the relay, ICE, DTLS, SCTP, then noise on a data channel)
       // can take longer than libp2p's 6 s per address on a busy machine or a slow network.
-      addressDialTimeout: 15_000,
+      addressDialTimeout: 8_000,
       dialTimeout: 30_000
     },
     connectionMonitor: { pingInterval: PING_INTERVAL_MS },

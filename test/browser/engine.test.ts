@@ -7,10 +7,10 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../support/browser.ts'
 import { freePort, ROOT } from '../support/processes.ts'
-import { serveStatic } from '../support/static-server.ts'
+import { serveStatic } from '../../node/static-server.ts'
 import { buildWww, WWW_DIST } from '../support/www.ts'
 import type { Browser } from '../support/browser.ts'
-import type { StaticServer } from '../support/static-server.ts'
+import type { StaticServer } from '../../node/static-server.ts'
 import type { Page } from 'playwright-core'
 
 const SHOTS = join(ROOT, 'test-output', 'browser')
