@@ -112,7 +112,7 @@ export async function createMember (init: MemberInit): Promise<Member> {
     accept: async (events) => known.remote(events)
   }, {
     protocol: syncProtocol(init.network),
-    onError: (from, err) => { log.warn(`sync with ${from} failed: ${err.message}`) }
+    onError: (from, err) => { log.warn(`sync with ${from} failed: ${err.message ?? String(err)}`) }
   })
   sync = synced
   return {

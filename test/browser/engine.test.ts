@@ -1,6 +1,6 @@
 /**
  * The page's Prolog console in real headless Chromium: SWI-Prolog (swipl-wasm) in a Web Worker,
- * built with Parcel and served from srv/www. Screenshots of each state go to test-output/browser/.
+ * built with Parcel and served from srv/www-test/<pid> (test/support/www.ts). Screenshots of each state go to test-output/browser/.
  */
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
