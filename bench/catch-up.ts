@@ -11,9 +11,8 @@
  * - its engine holds them: `broadcast_request(bench_count(seed, 2, C))` sent to its UDP group,
  *   answered by bench/bench_peer.pl from the engine's own clause count (in the note).
  * A run gives up when the replica gains nothing for STALL_MS or after GIVE_UP_MS; then the
- * figure says how far it got and why (the sync errors in the peer's log), and the step also
- * times a catch-up of SMALL_CLAUSES. Always timed too: a node peer started on its own store of
- * 100,000 events (the replay of a restart).
+ * figure says how far it got and why (the sync errors in the peer's log). Always timed too: a
+ * node peer started on its own store of 100,000 events (the replay of a restart).
  * Floor: the time until the same node peer, with nothing to catch up (no signaller to reach),
  * serves /healthz: what starting the process, libp2p and the engine costs.
  * Memory: VmRSS of a peer once it holds them all, against that of the idle peer.
@@ -31,8 +30,6 @@ import type { Deployment, NodePeer } from './support.ts'
 
 const CLAUSES = 100_000
 const RUNS = 3
-/** Few enough that one sync answer (142 B an event in CBOR: 3.97 MiB) fits the puller's 4 MiB read buffer. */
-const SMALL_CLAUSES = 30_000
 const STALL_MS = 12_000
 const GIVE_UP_MS = 30_000
 const ORIGIN = '12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq'
@@ -225,22 +222,6 @@ export async function catchUp (): Promise<Figure[]> {
       note: `NOT REACHED: gave up after ${failed.replicaMs.toFixed(0)} ms holding ${failed.held} of ${CLAUSES}; sync pulls failed with: ${[...new Set(failed.syncErrors)].join('; ')}`,
       detail: full
     })
-    // What the sync protocol does while the whole answer fits the puller's 4 MiB read buffer.
-    const small = await fromSignaller(SMALL_CLAUSES, 1)
-    const run = small.runs[0]
-    if (run?.ok === true) {
-      figures.push({
-        name: `catch-up: new node peer holds ${SMALL_CLAUSES.toLocaleString('en-US')} clauses (replica)`,
-        unit: 'ms',
-        median: run.replicaMs,
-        p99: run.replicaMs,
-        max: run.replicaMs,
-        samples: 1,
-        floor: { name: startFloor.name, median: small.idle[0].statusMs, p99: small.idle[0].statusMs, max: small.idle[0].statusMs },
-        note: `the same, with few enough clauses for one sync pull to fit the puller's read buffer; engine after ${run.engineMs.toFixed(0)} ms: ${(SMALL_CLAUSES / ((run.replicaMs - run.statusMs) / 1000)).toFixed(0)} clauses/s once up`,
-        detail: small
-      })
-    }
   }
   const own = await fromOwnStore(CLAUSES, RUNS)
   const ownReplica = stats(own.map(r => r.replicaMs))

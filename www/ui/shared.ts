@@ -2,6 +2,7 @@
  * The shared predicates with their clause counts. Choosing one puts a query for it at the prompt.
  */
 import { el, throttled } from './dom.ts'
+import { termText } from './term-text.ts'
 import type { PeerView, SharedPredicate } from '../peer-view.ts'
 
 export function showShared (view: PeerView, list: HTMLElement, ask: (query: string) => void): void {
@@ -22,7 +23,7 @@ function item (predicate: SharedPredicate, ask: (query: string) => void): HTMLLI
 
 /** `likes(A, B)`: a query for every clause of the predicate. */
 function headQuery (name: string, arity: number): string {
-  const quoted = /^[a-z][a-zA-Z0-9_]*$/.test(name) ? name : `'${name.replace(/['\\]/g, '\\$&')}'`
+  const quoted = termText({ atom: name })
   if (arity === 0) return quoted
   const vars = Array.from({ length: arity }, (_, i) => i < 26 ? String.fromCharCode(65 + i) : `A${i}`)
   return `${quoted}(${vars.join(', ')})`
