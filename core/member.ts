@@ -27,6 +27,7 @@ import type { EventChannel } from './net/event-channel.ts'
 import type { Sync } from './net/sync.ts'
 import type { Peer } from './peer.ts'
 import type { EventStore } from './store/event-store.ts'
+import type { KbEvent } from './wire/event.ts'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Libp2p } from '@libp2p/interface'
 
@@ -48,6 +49,8 @@ export interface MemberInit {
   /** A program of the member's own, loaded (not sandboxed) once the stored knowledge is back. */
   program?: { file: string, text: string }
   log: MemberLog
+  /** Kb events that the sync protocol brought and this replica lacked, once stored and applied. */
+  onCaughtUp?: (events: readonly KbEvent[]) => void
 }
 
 export interface Member {
@@ -109,7 +112,12 @@ export async function createMember (init: MemberInit): Promise<Member> {
   const synced = await createSync(libp2p, {
     vector: () => replica.vector(),
     missing: (remote) => replica.missing(remote),
-    accept: async (events) => known.remote(events)
+    accept: async (events) => {
+      const lacked = events.filter(event => !replica.holds(event.id))
+      await known.remote(events)
+      const taken = lacked.filter(event => replica.holds(event.id))
+      if (taken.length > 0) init.onCaughtUp?.(taken)
+    }
   }, {
     protocol: syncProtocol(init.network),
     onError: (from, err) => { log.warn(`sync with ${from} failed: ${err.message ?? String(err)}`) }

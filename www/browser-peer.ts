@@ -46,7 +46,8 @@ import { fetchWebConfig } from './web-config.ts'
 import type { EngineInit } from '../core/engine/engine.ts'
 import type { Member, MemberEngineHooks, MemberLog } from '../core/member.ts'
 import type { Discovery } from '../core/net/discovery.ts'
-import type { WireEvent } from '../core/wire/event.ts'
+import type { PredicateIndicator } from '../core/engine/protocol.ts'
+import type { KbEvent, WireEvent } from '../core/wire/event.ts'
 import type { LinkTransport, LoggedEvent, PeerLink, PeerView, SharedPredicate, SignallerStatus } from './peer-view.ts'
 import type { WebConfig } from './web-config.ts'
 import type { GossipSub } from '@libp2p/gossipsub'
@@ -134,6 +135,9 @@ export async function createBrowserPeer (init: BrowserPeerInit): Promise<Browser
   })
 
   const engineOptions = init.engine ?? {}
+  // Both need the member, which calls them while it starts: set once it exists.
+  let onDeclare: (predicates: readonly PredicateIndicator[]) => void = () => {}
+  let onCaughtUp: (events: readonly KbEvent[]) => void = () => {}
   let member: Member
   try {
     member = await createMember({
@@ -146,9 +150,14 @@ export async function createBrowserPeer (init: BrowserPeerInit): Promise<Browser
         onRestart: async (reason) => {
           await engineOptions.onRestart?.(reason)
           await hooks.onRestart(reason)
+        },
+        onDeclare: (predicates) => {
+          engineOptions.onDeclare?.(predicates)
+          onDeclare(predicates)
         }
       }),
-      log
+      log,
+      onCaughtUp: (events) => { onCaughtUp(events) }
     })
   } catch (err) {
     await libp2p.stop()
@@ -159,23 +168,31 @@ export async function createBrowserPeer (init: BrowserPeerInit): Promise<Browser
   // The event log: what this page publishes and every batch that reaches it.
   const history: LoggedEvent[] = []
   const eventListeners = new Set<(event: LoggedEvent) => void>()
-  const logEvent = (event: WireEvent, own: boolean): void => {
-    const logged = toLogged(event, own)
+  const record = (logged: LoggedEvent): void => {
     history.push(logged)
     if (history.length > EVENT_HISTORY) history.shift()
     for (const listener of eventListeners) listener(logged)
   }
-  member.channel.onPublish(event => { logEvent(event, true) })
-  member.channel.onBatch(batch => { for (const event of batch.events) logEvent(event, false) })
+  member.channel.onPublish(event => { record(toLogged(event, true)) })
+  member.channel.onBatch(batch => { for (const event of batch.events) record(toLogged(event, false)) })
+  onCaughtUp = (events) => { record(caughtUp(events)) }
 
-  // Shared predicates seen once stay listed, with 0 clauses once all are retracted.
+  // Shared predicates stay listed once declared or seen, with 0 clauses when they have none.
   const seenPredicates = new Map<string, SharedPredicate>()
+  const knowledgeListeners = new Set<() => void>()
   const countPredicates = (): void => {
     for (const p of seenPredicates.values()) p.clauses = 0
     for (const p of member.knowledge.predicates()) seenPredicates.set(`${p.name}/${p.arity}`, { ...p })
   }
   countPredicates()
   member.knowledge.onChange(countPredicates)
+  onDeclare = (predicates) => {
+    for (const { name, arity } of predicates) {
+      const key = `${name}/${arity}`
+      if (!seenPredicates.has(key)) seenPredicates.set(key, { name, arity, clauses: 0 })
+    }
+    for (const listener of knowledgeListeners) listener()
+  }
   const shared = (): SharedPredicate[] => {
     countPredicates()
     return [...seenPredicates.values()].sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : a.arity - b.arity).map(p => ({ ...p }))
@@ -232,7 +249,11 @@ export async function createBrowserPeer (init: BrowserPeerInit): Promise<Browser
     },
     links: async () => linksOf(libp2p.getConnections(), signallerIds),
     shared,
-    onKnowledge: (listener) => member.knowledge.onChange(listener),
+    onKnowledge: (listener) => {
+      knowledgeListeners.add(listener)
+      const off = member.knowledge.onChange(listener)
+      return () => { knowledgeListeners.delete(listener); off() }
+    },
     stop: async () => {
       stopping.abort()
       discovery.stop()
@@ -269,6 +290,21 @@ function toLogged (event: WireEvent, own: boolean): LoggedEvent {
       return { ...base, count: event.ids.length }
     case 'cancel':
       return base
+  }
+}
+
+/** One entry for what a catch-up brought: a sync after a reload can bring thousands of events. */
+function caughtUp (events: readonly KbEvent[]): LoggedEvent {
+  const at = Date.now()
+  const asserts = events.filter(event => event.kind === 'assert').length
+  const oldest = events.reduce((min, event) => Math.min(min, event.hlc.wall), Infinity)
+  return {
+    kind: 'sync',
+    origin: events[0].origin,
+    own: false,
+    at,
+    latencyMs: at - oldest,
+    caughtUp: { asserts, retracts: events.length - asserts, origins: new Set(events.map(event => event.origin)).size }
   }
 }
 

@@ -27,15 +27,24 @@ export interface PeerLink {
   rttMs?: number
 }
 
-/** An event that this page sent, or that reached it from the network. */
+/**
+ * An event that this page sent, or that reached it from the network; or, as kind `sync`, the kb
+ * events one catch-up (the sync protocol) brought, in one entry.
+ */
 export interface LoggedEvent {
-  kind: WireEvent['kind']
+  kind: WireEvent['kind'] | 'sync'
+  /** Who made the event; for a sync, the origin of its first event. */
   origin: string
   /** The term of a message, request or reply, the goal of a query, the clause of an assert. */
   term?: Term
   /** For a retract: how many clauses it removes. */
   count?: number
-  /** Ms from the origin's clock stamp to the arrival here; 0 for this page's own events. */
+  /** For a sync: how many asserts and retracts it brought, made by how many origins. */
+  caughtUp?: { asserts: number, retracts: number, origins: number }
+  /**
+   * Ms from the origin's clock stamp to the arrival here (for a sync, of its oldest event: how
+   * long the page had missed it); 0 for this page's own events.
+   */
   latencyMs: number
   own: boolean
   /** Date.now() when it was logged. */
@@ -59,7 +68,7 @@ export interface PeerView {
   onStatus (listener: (statuses: readonly SignallerStatus[]) => void): () => void
   /** The open links now, with their last ping round trip. */
   links (): Promise<PeerLink[]>
-  /** The shared predicates and their clause counts, by name then arity. */
+  /** The shared predicates (declared here, or with clauses) and their clause counts, by name then arity. */
   shared (): SharedPredicate[]
   /** The shared knowledge changed (here or from the network); read shared() again. */
   onKnowledge (listener: () => void): () => void

@@ -59,6 +59,8 @@ export interface EngineInit {
   onRestart?: (reason: string) => void | Promise<void>
   /** A local change of a shared predicate, in the order they happened. */
   onKbChange?: (change: KbChange) => void
+  /** Predicates newly declared shared here (shared/1, or the first clause of one from the network). */
+  onDeclare?: (predicates: readonly PredicateIndicator[]) => void
   /** How Prolog's network(Goal) asks the network (the peer's query()). Without it, network/1 has no answers. */
   onNetworkQuery?: NetworkQuery
 }
@@ -187,6 +189,7 @@ export async function createEngine (components: EngineComponents, init: EngineIn
       onKbChanges: (changes, names) => {
         for (const pi of names) declared.set(`${pi.name}/${pi.arity}`, pi)
         for (const change of changes) init.onKbChange?.(change)
+        if (names.length > 0) init.onDeclare?.(names)
       },
       onNetwork: call => { network.handle(call) },
       onDeath: (dead, reason) => { replace(dead, reason) }

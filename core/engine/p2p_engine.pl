@@ -376,8 +376,19 @@ message_text(Message, Text) :-
 %   thousands deep would overflow the WASM stack.
 
 error_info(Error, Portable, Text) :-
-    portable(Error, 50, Portable),
+    without_engine_context(Error, Error1),
+    portable(Error1, 50, Portable),
     message_text(Portable, Text).
+
+% A goal runs under call/1 in limited/3, so an error raised by the call
+% itself (an unknown procedure) names limited/3 as its context, and would
+% print as `p2p_engine:limited/3: Unknown procedure: foo/0`. The toplevel
+% says `Unknown procedure: foo/0`: the user never called limited/3.
+without_engine_context(error(Formal, context(Module:_, Message)), Error) :-
+    Module == p2p_engine,
+    !,
+    Error = error(Formal, context(_, Message)).
+without_engine_context(Error, Error).
 
 portable(Term, _, Portable) :-
     var(Term),

@@ -165,6 +165,11 @@ export class Replica {
     return this.live.has(idKey(id))
   }
 
+  /** Whether this replica holds the event with this id, an assert (live or not) or a retract. */
+  holds (id: EventId): boolean {
+    return this.events.has(idKey(id))
+  }
+
   private hold (event: KbEvent, key: string, log: OriginLog | undefined): void {
     if (log === undefined) {
       log = new OriginLog()

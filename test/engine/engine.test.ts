@@ -97,6 +97,15 @@ describe('queryText', () => {
     expect(error.message).toMatch(/Syntax error/)
   })
 
+  it.each([
+    ['nope(1)', 'Unknown procedure: nope/1'],
+    ['lists:nope', 'Unknown procedure: lists:nope/0'],
+    ['atom_length(X, _)', 'atom_length/2: Arguments are not sufficiently instantiated']
+  ])('words the error of %s as the toplevel does, never naming the engine\'s own predicates', async (query, text) => {
+    const error = await errorOf(engine.queryText(query, unsandboxed))
+    expect(error.message).toBe(text)
+  })
+
   it('refuses text nested deeper than the reader can take, without harm', async () => {
     const error = await errorOf(engine.queryText(`X = ${'['.repeat(20_000)}${']'.repeat(20_000)}`, unsandboxed))
     expect(error).toMatchObject({ name: 'TermConversionError', reason: 'too-deep' })
