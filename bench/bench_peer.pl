@@ -5,7 +5,9 @@
       a clause is asserted into this engine, which for a clause from the network is when the
       replica hands it to Prolog (kb_apply/2, after the event is stored). It prints
           applied Name N SentMicros NowMicros
-      to the node peer's stdout, which the bench reads.
+      to the node peer's stdout, which the bench reads. In a browser page, whose output goes to
+      its console, the bench asserts bench_keep_stamps first: the stamps are then kept as
+      bench_stamp(Name, N, SentMicros, NowMicros) facts for the bench to collect.
     - lat_msg/2 (message latency): a listen/2 handler, which runs when a network message is
       delivered to this engine (broadcast/1); it prints  heard N SentMicros NowMicros.
     - tp/2 (throughput) and seed/2 (catch-up) are only counted (the peer's /healthz).
@@ -38,16 +40,25 @@ bench_now(Micros) :-
             Micros is round(S * 1000000)
           )).
 
+:- dynamic bench_keep_stamps/0, bench_stamp/4.
+
 bench_applied(Name, assertz, Ref) :-
     !,
     bench_now(Now),
     (   clause(user:Head, true, Ref),
         Head =.. [Name, N, Sent]
-    ->  format("applied ~w ~w ~w ~w~n", [Name, N, Sent, Now]),
-        flush_output
+    ->  bench_stamp_out(Name, N, Sent, Now)
     ;   true
     ).
 bench_applied(_, _, _).
+
+bench_stamp_out(Name, N, Sent, Now) :-
+    bench_keep_stamps,
+    !,
+    assertz(bench_stamp(Name, N, Sent, Now)).
+bench_stamp_out(Name, N, Sent, Now) :-
+    format("applied ~w ~w ~w ~w~n", [Name, N, Sent, Now]),
+    flush_output.
 
 bench_heard(N, Sent) :-
     bench_now(Now),

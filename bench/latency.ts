@@ -31,14 +31,14 @@ const GROUP = '239.0.0.2'
 const KB_FIRST = 1_000_000
 const MESSAGE_FIRST = 2_000_000
 
-type Delays = { median: number, p99: number, max: number, samples: number }
+export type Delays = { median: number, p99: number, max: number, samples: number }
 
-function summary (delaysMs: number[]): Delays {
+export function summary (delaysMs: number[]): Delays {
   const s = stats(delaysMs)
   return { median: s.median, p99: s.p99, max: s.max, samples: s.count }
 }
 
-function floorOf (name: string, d: Delays): Floor {
+export function floorOf (name: string, d: Delays): Floor {
   return { name, median: d.median, p99: d.p99, max: d.max }
 }
 
@@ -150,7 +150,7 @@ async function throughSwipl (swipl: Proc, port: number, firstN: number): Promise
 }
 
 /** Raw UDP multicast on loopback: a sender and a group member in this process. */
-async function rawUdp (): Promise<Delays> {
+export async function rawUdp (): Promise<Delays> {
   const port = await freePort()
   const receiver = createSocket({ type: 'udp4', reuseAddr: true })
   await new Promise<void>(resolve => receiver.bind(port, resolve))

@@ -12,6 +12,7 @@ import { execSync } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import { cpus, loadavg, totalmem } from 'node:os'
 import { killAll } from '../test/support/processes.ts'
+import { browserFigures } from './browser.ts'
 import { catchUp } from './catch-up.ts'
 import { engineFigures } from './engine.ts'
 import { latency } from './latency.ts'
@@ -41,6 +42,7 @@ const steps: Array<[string, () => Promise<Figure[]> | Figure[]]> = [
   ['engine', engineFigures],
   ['wire', wireBatch],
   ['latency', async () => await latency(await sharedPair())],
+  ['browser', async () => await browserFigures(await sharedPair())],
   ['throughput', async () => { try { return await throughput(await sharedPair()) } finally { await stopPair() } }],
   ['catch-up', catchUp],
   ['memory', signallerMemory],

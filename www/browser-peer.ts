@@ -184,8 +184,6 @@ export async function createBrowserPeer (init: BrowserPeerInit): Promise<Browser
     for (const p of seenPredicates.values()) p.clauses = 0
     for (const p of member.knowledge.predicates()) seenPredicates.set(`${p.name}/${p.arity}`, { ...p })
   }
-  countPredicates()
-  member.knowledge.onChange(countPredicates)
   onDeclare = (predicates) => {
     for (const { name, arity } of predicates) {
       const key = `${name}/${arity}`

@@ -2,6 +2,7 @@
  * The command lines: `--help`, one clear line for each bad option, a signaller that cannot be
  * reached, and the signaller's status endpoints and logs.
  */
+import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
 import { freePort, getJson, makeDeployment, startTs } from '../support/processes.ts'
 
@@ -57,5 +58,34 @@ describe('signaller', () => {
     await peer.stop()
     await signaller.waitFor(/peer disconnected 12D3KooW/)
     await signaller.stop()
+  })
+})
+
+describe('web-config (npm run build:www)', () => {
+  it('writes the page\'s network settings without the secret, with ICE servers when given', async () => {
+    const deployment = await makeDeployment(9999)
+    const out = `${deployment.dir}/p2p-config.json`
+    const ice = '[{"urls":"stun:stun.example.org:3478"}]'
+    const proc = startTs('web-config', 'scripts/web-config.ts', ['--identity', deployment.identity, '--peers', deployment.peers, '--out', out], { env: { ICE_SERVERS: ice } })
+    expect(await proc.exited).toBe(0)
+    const written = await readFile(out, 'utf8')
+    expect(JSON.parse(written)).toEqual({
+      network: 'test',
+      signallers: [`/ip4/127.0.0.1/tcp/9999/ws/p2p/${deployment.signallerId}`],
+      iceServers: [{ urls: 'stun:stun.example.org:3478' }]
+    })
+    const { secret } = JSON.parse(await readFile(deployment.identity, 'utf8')) as { secret: string }
+    expect(written).not.toContain(secret)
+  })
+
+  it.each([
+    ['[{"urls"', /--ice-servers must be JSON/],
+    ['"stun:x"', /--ice-servers: "iceServers" must be a list of RTCIceServer objects/]
+  ])('refuses --ice-servers %s with one line', async (ice, message) => {
+    const deployment = await makeDeployment(9999)
+    const proc = startTs('web-config', 'scripts/web-config.ts', ['--identity', deployment.identity, '--peers', deployment.peers, '--out', `${deployment.dir}/p2p-config.json`, '--ice-servers', ice])
+    expect(await proc.exited).toBeGreaterThan(0)
+    expect(proc.lines.filter(l => l !== '')).toHaveLength(1)
+    expect(proc.lines[0]).toMatch(message)
   })
 })

@@ -21,15 +21,15 @@ export function shortId (id: string): string {
   return id.length > 12 ? `…${id.slice(-6)}` : id
 }
 
-/** Runs `render` at most once a frame however often it is asked for. */
-export function throttled (render: () => void): () => void {
+/** Runs `render` at most once every `ms` however often it is asked for. */
+export function throttled (render: () => void, ms: number): () => void {
   let pending = false
   return () => {
     if (pending) return
     pending = true
-    requestAnimationFrame(() => {
+    setTimeout(() => {
       pending = false
       render()
-    })
+    }, ms)
   }
 }

@@ -5,11 +5,14 @@ import { el, throttled } from './dom.ts'
 import { termText } from './term-text.ts'
 import type { PeerView, SharedPredicate } from '../peer-view.ts'
 
+const RENDER_MS = 250
+
 export function showShared (view: PeerView, list: HTMLElement, ask: (query: string) => void): void {
+  // Counting walks every live clause: a few times a second is enough for a person.
   const render = throttled(() => {
     const predicates = view.shared()
     list.replaceChildren(...(predicates.length === 0 ? [el('li', { class: 'empty' }, 'none yet: consult a program with :- shared(likes/2).')] : predicates.map(p => item(p, ask))))
-  })
+  }, RENDER_MS)
   view.onKnowledge(render)
   render()
 }
