@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import { atom, compound, newEventId, variable } from '../../core/wire/index.ts'
 import type { EventStore } from '../../core/store/event-store.ts'
-import type { KbEvent } from '../../core/wire/index.ts'
+import type { AssertEvent, KbEvent } from '../../core/wire/index.ts'
 
 export interface EventStoreFixture {
   /** A new, empty store. */
@@ -20,7 +20,7 @@ export interface EventStoreFixture {
 const ALICE = '12D3KooWAlice'
 const BOB = '12D3KooWBob'
 
-export function assertEvent (origin: string, seq: number, front = false): KbEvent {
+export function assertEvent (origin: string, seq: number, front = false): AssertEvent {
   return {
     kind: 'assert',
     id: newEventId(),
@@ -30,6 +30,11 @@ export function assertEvent (origin: string, seq: number, front = false): KbEven
     front,
     clause: compound(':-', compound('likes', variable(0), atom('prolog')), compound('person', variable(0), BigInt(seq)))
   }
+}
+
+/** An assert whose clause is an atom of 1 KiB. */
+function kibEvent (origin: string, seq: number): KbEvent {
+  return { ...assertEvent(origin, seq), clause: compound('blob', BigInt(seq), atom(`${seq}:`.padEnd(1_024, 'x'))) }
 }
 
 export function retractEvent (origin: string, seq: number, ids: Uint8Array[]): KbEvent {
@@ -61,13 +66,12 @@ export function runEventStoreTests (setup: () => Promise<EventStoreFixture>, tit
       expect(await collect(store.all())).toEqual(events)
     }))
 
-    it('reads in (origin, seq) order: by origin, then seq 2 before seq 10', withStore(async ({ store }) => {
+    it('reads in append order: call after call, each call in its order', withStore(async ({ store }) => {
       const seqs = [10, 2, 1, 100, 9, 256, 11]
       await store.append(seqs.map(seq => assertEvent(BOB, seq)))
       await store.append(seqs.map(seq => assertEvent(ALICE, seq)))
       const read = (await collect(store.all())).map(event => [event.origin, event.seq])
-      const sorted = [...seqs].sort((a, b) => a - b)
-      expect(read).toEqual([...sorted.map(seq => [ALICE, seq]), ...sorted.map(seq => [BOB, seq])])
+      expect(read).toEqual([...seqs.map(seq => [BOB, seq]), ...seqs.map(seq => [ALICE, seq])])
     }))
 
     it('keeps the first event of an origin+seq and skips later ones, within a call and across calls', withStore(async ({ store }) => {
@@ -108,8 +112,9 @@ export function runEventStoreTests (setup: () => Promise<EventStoreFixture>, tit
       const reopened = await reopen()
       expect(await collect(reopened.all())).toEqual(events)
       expect(await reopened.getMeta('next-seq')).toEqual(Uint8Array.of(3))
-      await reopened.append([assertEvent(ALICE, 3)])
-      expect((await collect(reopened.all())).length).toBe(4)
+      const later = assertEvent(ALICE, 3)
+      await reopened.append([later])
+      expect(await collect(reopened.all())).toEqual([...events, later]) // after, not over, what was there
     }))
 
     it('appends 10,000 events in batches of 500 and reads every one back', withStore(async ({ store }) => {
@@ -123,6 +128,17 @@ export function runEventStoreTests (setup: () => Promise<EventStoreFixture>, tit
       expect(read.length).toBe(total)
       const byKey = new Map(events.map(event => [`${event.origin}/${event.seq}`, event]))
       for (const event of read) expect(event).toEqual(byKey.get(`${event.origin}/${event.seq}`))
+    }))
+
+    it('appends 5,000 events of 1 KiB terms in calls of 2,500, each call over the 1 MiB of one batch', withStore(async ({ store }) => {
+      const events = Array.from({ length: 5_000 }, (_, i) => kibEvent(ALICE, i + 1))
+      const started = performance.now()
+      for (let i = 0; i < events.length; i += 2_500) await store.append(events.slice(i, i + 2_500))
+      const appended = performance.now()
+      const read = await collect(store.all())
+      console.log(`[${title}] append 5,000 events of 1 KiB terms in calls of 2,500: ${Math.round(appended - started)} ms, all(): ${Math.round(performance.now() - appended)} ms`)
+      expect(read).toEqual(events)
+      expect(store.counters.appended).toBe(5_000)
     }))
 
     it('refuses an append whose signal is already aborted, and writes nothing', withStore(async ({ store }) => {
