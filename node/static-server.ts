@@ -1,5 +1,6 @@
 /**
- * A static file server for a built web app (srv/www): GET and HEAD on 127.0.0.1, the types a
+ * A static file server for a built web app (srv/www): GET and HEAD on 127.0.0.1 (or the `host`
+ * given: a container publishes the port of 0.0.0.0), the types a
  * browser needs (application/wasm for WebAssembly's streaming compile), nothing outside `root`,
  * and files a test gives in place of those on disk.
  */
@@ -32,6 +33,8 @@ export interface StaticServer {
 export interface StaticServerOptions {
   /** Served instead of the files under `root`, by path (e.g. `'/p2p-config.json'`): a test's own config. */
   files?: Record<string, string>
+  /** The address to listen on. @default '127.0.0.1' */
+  host?: string
 }
 
 export async function serveStatic (root: string, port: number, options: StaticServerOptions = {}): Promise<StaticServer> {
@@ -72,7 +75,7 @@ export async function serveStatic (root: string, port: number, options: StaticSe
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(port, '127.0.0.1', () => { server.off('error', reject); resolve() })
+    server.listen(port, options.host ?? '127.0.0.1', () => { server.off('error', reject); resolve() })
   })
   return {
     url: `http://127.0.0.1:${port}/`,
