@@ -69,7 +69,7 @@ export interface KnowledgeSummary {
   clauses: number
   /** Kb events held (asserts and retracts). */
   events: number
-  /** A digest of the live clause ids: equal on two peers when they hold the same clauses. */
+  /** A digest of the live clause ids, kept up to date (Replica.digest): equal on two peers when they hold the same clauses. */
   digest: string
 }
 
@@ -106,16 +106,34 @@ export function createKnowledge (init: KnowledgeInit): Knowledge {
     queue = queue.then(work, work).catch((err: Error) => { onError(err) })
     return queue
   }
+  // The engine calls for remote events, in order, each after its events were stored: the queue
+  // above stores the next batch meanwhile, so the disk, the main thread and the worker overlap.
+  let applying: Promise<void> = Promise.resolve()
+  const inEngine = (ops: KbOp[]): void => {
+    applying = applying.then(async () => {
+      await materialise(ops)
+      if (ops.length > 0) changed()
+    }).catch((err: Error) => { onError(err) })
+  }
 
+  /** One engine call in flight while the next chunk of the store is read, decoded and applied to the replica. */
   async function start (): Promise<void> {
     let ops: KbOp[] = []
+    let inFlight: Promise<void> = Promise.resolve()
+    const next = async (): Promise<void> => {
+      await inFlight
+      inFlight = materialise(ops)
+      inFlight.catch(() => {}) // awaited in turn; until then it must not count as unhandled
+      ops = []
+    }
     for await (const event of store.all()) {
       // Stored events were accepted once: the clock may have been set back since.
       const result = replica.apply(event, Infinity)
       if (result.status === 'applied') ops.push(...result.ops)
-      if (ops.length >= OPS_PER_CALL) { await materialise(ops); ops = [] }
+      if (ops.length >= OPS_PER_CALL) await next()
     }
-    await materialise(ops)
+    await next()
+    await inFlight
     nextSeq = replica.nextSeq(origin)
     count('replayed_events', replica.eventCount)
     changed()
@@ -149,9 +167,10 @@ export function createKnowledge (init: KnowledgeInit): Knowledge {
   }
 
   /**
-   * Events that arrive while earlier ones are being stored and applied wait, and then go in one
-   * store write and one engine call: applying them one by one, a peer behind a busy disk falls
-   * further behind with every event.
+   * Events that arrive while earlier ones are being stored wait, and then go in one store write
+   * and one engine call: applying them one by one, a peer behind a busy disk falls further behind
+   * with every event. Resolves once they are stored and applied: the engine calls queued before
+   * this one's are done too.
    */
   function remote (events: readonly KbEvent[]): Promise<void> {
     pendingRemote.push(...events)
@@ -159,12 +178,13 @@ export function createKnowledge (init: KnowledgeInit): Knowledge {
       const batch = pendingRemote
       pendingRemote = []
       remoteFlush = undefined
-      await applyRemote(batch)
-    })
+      await storeRemote(batch)
+    }).then(async () => { await applying })
     return remoteFlush
   }
 
-  async function applyRemote (events: readonly KbEvent[]): Promise<void> {
+  /** Takes remote events into the replica and the store, and queues their engine call. */
+  async function storeRemote (events: readonly KbEvent[]): Promise<void> {
     const ops: KbOp[] = []
     const accepted: KbEvent[] = []
     for (const event of events) {
@@ -177,8 +197,7 @@ export function createKnowledge (init: KnowledgeInit): Knowledge {
     }
     // Only what the replica took is kept, so a replay takes exactly the same events again.
     await store.append(accepted)
-    await materialise(ops)
-    if (ops.length > 0) changed()
+    inEngine(ops)
     if (replica.gaps().length > 0) scheduleGapRepair()
   }
 
@@ -203,13 +222,13 @@ export function createKnowledge (init: KnowledgeInit): Knowledge {
     // Not through the queue: the engine holds its other calls until this is done, and the queue
     // may be waiting for one of them.
     rematerialise: async () => materialise(replica.clauses().map(c => ({ op: 'assert', id: c.id, clause: c.clause, front: false }))),
-    summary: () => ({ clauses: replica.size, events: replica.eventCount, digest: digestOf(replica.clauses().map(c => eventIdHex(c.id))) }),
+    summary: () => ({ clauses: replica.size, events: replica.eventCount, digest: replica.digest }),
     predicates: () => countPredicates(replica.clauses().map(c => c.clause)),
     onChange: (listener) => {
       changeListeners.add(listener)
       return () => { changeListeners.delete(listener) }
     },
-    settled: async () => serially(async () => {}),
+    settled: async () => { await serially(async () => {}); await applying },
     counters
   }
 }
@@ -234,13 +253,4 @@ function headOf (clause: Term): Term {
   let head = isCompound(clause, ':-', 2) ? clause.args[0] : clause
   while (isCompound(head, ':', 2)) head = head.args[1]
   return head
-}
-
-/** FNV-1a over the sorted ids: cheap, and enough to tell two sets apart in a test or on a dashboard. */
-function digestOf (ids: string[]): string {
-  let hash = 0x811c9dc5
-  for (const id of ids.sort()) {
-    for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193)
-  }
-  return (hash >>> 0).toString(16).padStart(8, '0')
 }

@@ -14,16 +14,14 @@ import { createMember } from '../core/member.ts'
 import { describeAddress, keepConnected } from '../core/net/redial.ts'
 import { peerGossipOptions } from '../core/net/gossip-options.ts'
 import { deriveKey } from '../core/net/identity.ts'
-import { apartVariables, atom, compound, isCompound, variable } from '../core/wire/term.ts'
 import { openEventStore } from '../core/store/event-store.ts'
 import { createNodeEngine } from './engine-host.ts'
 import { createUdpBridge } from './udp-bridge.ts'
 import type { Member } from '../core/member.ts'
 import type { Identity } from '../core/net/identity.ts'
 import type { PeersFile } from '../core/net/peers.ts'
-import type { Term } from '../core/wire/term.ts'
 import type { Log } from '../node/log.ts'
-import type { KnowledgeOutcome, UdpBridge, UdpBridgeInit } from './udp-bridge.ts'
+import type { UdpBridge, UdpBridgeInit } from './udp-bridge.ts'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Libp2p } from '@libp2p/interface'
 
@@ -71,20 +69,7 @@ export async function createNodePeer (init: NodePeerInit): Promise<NodePeer> {
     log
   })
   const { engine, peer, knowledge } = member
-  const updateKnowledge = async (changes: Term[]): Promise<KnowledgeOutcome[]> => {
-    const apart = apartVariables(changes)
-    const goal = compound(':', atom('p2p_kb'), compound('kb_update_all', apart.terms, variable(apart.next)))
-    for await (const answer of engine.query(goal, { sandbox: false })) {
-      if (answer.status === 'error') throw answer.error
-      if (answer.status === 'success') {
-        // Applied means stored: what the engine reported is on disk before the caller acknowledges.
-        await knowledge.settled()
-        return (answer.bindings[String(apart.next)] as Term[]).map(toOutcome)
-      }
-    }
-    throw new Error('kb_update_all/2 failed')
-  }
-  const bridge = init.udp === false ? undefined : await createUdpBridge({ peer, codec: engine, updateKnowledge, log }, init.udp)
+  const bridge = init.udp === false ? undefined : await createUdpBridge({ peer, codec: engine, knowledge, log }, init.udp)
 
   keepConnected({
     libp2p,
@@ -109,10 +94,4 @@ export async function createNodePeer (init: NodePeerInit): Promise<NodePeer> {
       await libp2p.stop()
     }
   }
-}
-
-function toOutcome (outcome: Term): KnowledgeOutcome {
-  if (isCompound(outcome, 'error', 1) && typeof outcome.args[0] === 'string') return { error: outcome.args[0] }
-  if (isCompound(outcome, 'applied', 1)) return { applied: outcome.args[0] }
-  return 'not-shared'
 }

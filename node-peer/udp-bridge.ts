@@ -25,6 +25,7 @@
 import { createSocket } from 'node:dgram'
 import { decodeEvent, encodeEvent, eventIdHex, isCborPayload, newEventId } from '../core/wire/event.ts'
 import { isCompound } from '../core/wire/term.ts'
+import type { UdpChange, UdpReceiveResult } from '../core/engine/protocol.ts'
 import type { Peer } from '../core/peer.ts'
 import type { RequestEvent } from '../core/wire/event.ts'
 import type { Term } from '../core/wire/term.ts'
@@ -36,14 +37,16 @@ export type UdpMessage =
   | { kind: 'request', id: Term, term: Term }
   | { kind: 'reply', id: Term, term: Term }
 
-/** Converts between udp_broadcast datagram text and terms (SWI-Prolog's own reader and writer). */
+/**
+ * Converts between udp_broadcast datagram text and terms (SWI-Prolog's own reader and writer);
+ * on the way in it also does the changes of shared knowledge the datagrams ask for (the engine's
+ * receiveUdp: `send(assert(C))`, `request(Id, retract(C))`, ... of a shared predicate, in order,
+ * without handing their terms out; a change of another predicate is an ordinary message).
+ */
 export interface UdpCodec {
-  decodeUdp (texts: string[]): Promise<Array<UdpMessage | { error: string }>>
+  receiveUdp (texts: string[]): Promise<UdpReceiveResult[]>
   encodeUdp (messages: UdpMessage[]): Promise<string[]>
 }
-
-/** How a change was taken: done (as it was done: a retract binds its variables), not a change of a shared predicate, or refused. */
-export type KnowledgeOutcome = { applied: Term } | 'not-shared' | { error: string }
 
 export interface UdpBridgeInit {
   /** @default '239.0.0.2' */
@@ -68,12 +71,8 @@ export interface UdpBridgeInit {
 export interface UdpBridgeComponents {
   peer: Peer
   codec: UdpCodec
-  /**
-   * Applies changes `assert(C)`, `asserta(C)`, `retract(C)` or `retractall(H)` to the shared
-   * knowledge, in order; for each: applied, not shared (the message then goes out as an ordinary
-   * one), or the error text.
-   */
-  updateKnowledge?: (changes: Term[]) => Promise<KnowledgeOutcome[]>
+  /** Where the changes the codec did are stored: `settled()` resolves once they are. */
+  knowledge?: { settled (): Promise<void> }
   log: Log
 }
 
@@ -100,6 +99,12 @@ const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024
 /** Datagrams sent back to back before the pacer waits; well under a receiver's buffer. */
 const SEND_BURST = 64
 const REFUSAL_LOG_INTERVAL_MS = 10_000
+/**
+ * Datagrams (or messages to write) handed to the engine in one call at most: behind a backlog the
+ * queue holds thousands, and one call for all of them would hold the worker (no query or request
+ * served) and the network (nothing published) for seconds.
+ */
+const MAX_ENGINE_BATCH = 512
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 export async function createUdpBridge (components: UdpBridgeComponents, init: UdpBridgeInit = {}): Promise<UdpBridge> {
@@ -116,28 +121,18 @@ export async function createUdpBridge (components: UdpBridgeComponents, init: Ud
   const privateAddress = privateSocket.address()
   const pacer = new DatagramPacer(privateSocket, options.sendRate)
 
-  const inbound = new SerialBatcher<{ text: string, from: RemoteInfo }>(async (items) => {
-    const results = await codec.decodeUdp(items.map(i => i.text))
-    // Runs of knowledge changes go to the engine in one call; the batcher waits for it, so
-    // changes and messages keep the order they arrived in.
-    let changes: Term[] = []
-    for (const [i, result] of results.entries()) {
-      if ('error' in result) {
-        refuse(result.error, items[i].from)
-      } else if (result.kind === 'send' && isKnowledgeChange(result.term)) {
-        changes.push(result.term)
-      } else if (result.kind === 'request' && isKnowledgeChange(result.term)) {
-        await applyChanges(changes)
-        changes = []
-        await applyRequestedChange(result.id, result.term, items[i].from)
-      } else {
-        await applyChanges(changes)
-        changes = []
-        dispatch(result, items[i].from)
-      }
-    }
-    await applyChanges(changes)
-  }, err => log.error(`udp decode failed: ${err.message}`))
+  const inbound = new SerialBatcher<{ text: string, from: RemoteInfo }>(MAX_ENGINE_BATCH, async (items) => {
+    const results = await codec.receiveUdp(items.map(i => i.text))
+    // Changes are stored before anything of the batch goes on: a reply says a change is stored,
+    // and a message that followed a change reaches the network after it. The batcher waits, so
+    // the next batch's changes come after these.
+    if (results.some(result => 'kind' in result && result.kind === 'change')) await components.knowledge?.settled()
+    results.forEach((result, i) => {
+      if (!('kind' in result)) refuse(result.error, items[i].from)
+      else if (result.kind === 'change') changed(result, items[i].from)
+      else dispatch(result, items[i].from)
+    })
+  }, err => log.error(`udp receive failed: ${err.message}`))
 
   type Outgoing = { message: UdpMessage, to: { address: string, port: number } }
   const emit = (text: string, to: Outgoing['to']): void => {
@@ -146,7 +141,7 @@ export async function createUdpBridge (components: UdpBridgeComponents, init: Ud
     pacer.send(text, to)
     count('datagrams_out')
   }
-  const outbound = new SerialBatcher<Outgoing>(async (items) => {
+  const outbound = new SerialBatcher<Outgoing>(MAX_ENGINE_BATCH, async (items) => {
     let texts: string[]
     try {
       texts = await codec.encodeUdp(items.map(i => i.message))
@@ -239,42 +234,20 @@ export async function createUdpBridge (components: UdpBridgeComponents, init: Ud
     }
   }
 
-  /** Changes of shared predicates are not messages (the kb convention, docs/kb.md). */
-  async function applyChanges (changes: Term[]): Promise<void> {
-    if (changes.length === 0) return
-    const outcomes: KnowledgeOutcome[] = components.updateKnowledge === undefined
-      ? changes.map(() => 'not-shared')
-      : await components.updateKnowledge(changes)
-    outcomes.forEach((outcome, i) => {
-      count('accepted_send')
-      if (outcome === 'not-shared') peer.send(changes[i])
-      else countOutcome(outcome)
-    })
-  }
-
   /**
-   * `broadcast_request(udp(S, retract(likes(X, y))))`: the change is done here, and its reply, the
-   * change as done (X bound), says it is stored. A stock swipl sends a change whose clause has
-   * variables as a request, never as `send/1`.
+   * A change of a shared predicate (the kb convention, docs/kb.md: not a message). A stock swipl
+   * sends a change whose clause has variables as a request, never as `send/1`: the reply to
+   * `broadcast_request(udp(S, retract(likes(X, y))))` is the change as done (X bound).
    */
-  async function applyRequestedChange (id: Term, change: Term, from: RemoteInfo): Promise<void> {
-    const [outcome] = components.updateKnowledge === undefined ? ['not-shared' as const] : await components.updateKnowledge([change])
-    count('accepted_request')
-    if (outcome === 'not-shared') {
-      void answer(id, change, from)
-    } else {
-      countOutcome(outcome)
-      if ('applied' in outcome) outbound.push({ message: { kind: 'reply', id, term: outcome.applied }, to: { address: from.address, port: from.port } })
-    }
-  }
-
-  function countOutcome (outcome: Exclude<KnowledgeOutcome, 'not-shared'>): void {
-    if ('applied' in outcome) {
-      count('knowledge_changes')
-    } else {
+  function changed (change: UdpChange, from: RemoteInfo): void {
+    count(`accepted_${change.via}`)
+    if (change.error !== undefined) {
       count('refused_knowledge_change')
-      log.warn(`refused a change of the shared knowledge from the group: ${outcome.error}`)
+      log.warn(`refused a change of the shared knowledge from the group: ${change.error}`)
+      return
     }
+    count('knowledge_changes')
+    if (change.reply !== undefined) outbound.push({ message: { kind: 'reply', ...change.reply }, to: { address: from.address, port: from.port } })
   }
 
   async function answer (id: Term, term: Term, from: RemoteInfo): Promise<void> {
@@ -338,12 +311,6 @@ async function bind (socket: Socket, port: number, address: string | undefined, 
   socket.on('error', () => {})
 }
 
-const KNOWLEDGE_CHANGES = new Set(['assert', 'asserta', 'retract', 'retractall'])
-
-function isKnowledgeChange (term: Term): boolean {
-  return isCompound(term) && term.args.length === 1 && KNOWLEDGE_CHANGES.has(term.functor)
-}
-
 /** The id of a request a bridge forwards into its group: `p2p_request("<event id hex>")`. */
 function bridgeRequestId (key: string): Term {
   return { functor: 'p2p_request', args: [key] }
@@ -354,14 +321,14 @@ function bridgeRequestKey (id: Term): string | undefined {
 }
 
 /**
- * Collects items pushed in one turn of the event loop and hands them to `process` as one batch;
- * the next batch starts only when the previous one is done, so order is kept.
+ * Collects items pushed in one turn of the event loop and hands them to `process` in batches of
+ * at most `max`; the next batch starts only when the previous one is done, so order is kept.
  */
 class SerialBatcher<T> {
   private queue: T[] = []
   private running = false
 
-  constructor (private readonly process: (items: T[]) => Promise<void>, private readonly onError: (err: Error) => void) {}
+  constructor (private readonly max: number, private readonly process: (items: T[]) => Promise<void>, private readonly onError: (err: Error) => void) {}
 
   push (item: T): void {
     this.queue.push(item)
@@ -373,8 +340,8 @@ class SerialBatcher<T> {
 
   private async drain (): Promise<void> {
     while (this.queue.length > 0) {
-      const items = this.queue
-      this.queue = []
+      const items = this.queue.length <= this.max ? this.queue : this.queue.slice(0, this.max)
+      this.queue = items === this.queue ? [] : this.queue.slice(this.max)
       await this.process(items).catch(this.onError)
     }
     this.running = false

@@ -31,7 +31,7 @@ import { deserializeError, EngineStoppedError } from './errors.ts'
 import { JobChannel } from './job-channel.ts'
 import { networkQueries } from './network-queries.ts'
 import { INIT_ID, startSession } from './session.ts'
-import type { Goal, KbChange, KbOp, KbRefusal, PredicateIndicator, PrologSource, RunOptions, UdpDecodeResult, UdpMessage, WorkerFactory, WorkerInit } from './protocol.ts'
+import type { Goal, KbChange, KbOp, KbRefusal, PredicateIndicator, PrologSource, RunOptions, UdpDecodeResult, UdpMessage, UdpReceiveResult, WorkerFactory, WorkerInit } from './protocol.ts'
 import type { NetworkQueries, NetworkQuery } from './network-queries.ts'
 import type { JobMessage, Session } from './session.ts'
 import type { Compound, Term } from '../wire/term.ts'
@@ -108,7 +108,7 @@ export type Answer =
   | { status: 'failure' }
   | { status: 'error', error: Error }
 
-export type { KbChange, KbOp, KbRefusal, UdpMessage }
+export type { KbChange, KbOp, KbRefusal, UdpMessage, UdpReceiveResult }
 
 /** What applyKb did not apply, in the order of the ops. */
 export interface ApplyKbResult {
@@ -130,6 +130,12 @@ export interface Engine {
   decodeUdp (datagrams: string[]): Promise<UdpDecodeResult[]>
   /** @throws TermConversionError when a term cannot be written (the whole batch) */
   encodeUdp (messages: UdpMessage[]): Promise<string[]>
+  /**
+   * The UDP bridge's way in: datagram texts read as decodeUdp reads them, and the changes of shared
+   * predicates among them (`send(assert(C))`, `request(Id, retract(C))`, ...) done in the same
+   * call, in order, reported to `onKbChange` before this resolves; the other messages come back.
+   */
+  receiveUdp (datagrams: string[]): Promise<UdpReceiveResult[]>
   /**
    * Applies changes of shared predicates from the network, in order, in one call of the worker,
    * without reporting them to `onKbChange`. A clause of a predicate not declared here declares
@@ -346,6 +352,7 @@ export async function createEngine (components: EngineComponents, init: EngineIn
     request: (term, options = {}) => request(term, options),
     decodeUdp: async (datagrams) => await call(id => ({ type: 'udp-decode', id, datagrams }), m => (m as { results: UdpDecodeResult[] }).results) as UdpDecodeResult[],
     encodeUdp: async (messages) => await call(id => ({ type: 'udp-encode', id, messages }), m => (m as { texts: string[] }).texts) as string[],
+    receiveUdp: async (datagrams) => await call(id => ({ type: 'udp-receive', id, datagrams }), m => (m as { results: UdpReceiveResult[] }).results) as UdpReceiveResult[],
     // Ahead of the other calls while a new worker is restored (see the header).
     applyKb: async (ops) => await call(id => ({ type: 'kb-apply', id, ops }), m => ({ refused: (m as { refused: KbRefusal[] }).refused }), 'replayed') as ApplyKbResult,
     async close () {

@@ -9,7 +9,7 @@
 %     kb_begin_restore/0,
 %     kb_declare/1,             % +PredicateIndicators
 %     kb_end_restore/0,
-%     kb_update_all/2,          % +Changes, -Outcomes (the UDP bridge's assert/retract messages)
+%     kb_update_datagrams/2,    % +Texts, -Results (the UDP bridge's way in)
 %     program_predicates/2      % +Text, -PredicateIndicators (the page's "Share" of a program)
 :- autoload(library(apply), [foldl/4, maplist/3]).
 :- autoload(library(error), [instantiation_error/1, must_be/2, domain_error/2, type_error/2]).
@@ -17,6 +17,7 @@
 :- use_module(library(broadcast), [listen/3]).
 :- use_module(p2p_engine, [message_text/2]).
 :- use_module(p2p_kb_check, [clause_parts/3, unsafe_body/2, foreign_head/2, refusal_error/3]).
+:- use_module(p2p_udp, [udp_string_message/3]).
 
 /** <module> Shared predicates: the engine's side of replicated knowledge
 
@@ -454,16 +455,55 @@ update(asserta, Clause)    :- asserta(user:Clause).
 update(retract, Clause)    :- ignore(retract(user:Clause)).
 update(retractall, Head)   :- retractall(user:Head).
 
-%!  kb_update_all(+Changes:list, -Outcomes:list) is det.
+%!  kb_update_datagrams(+Texts:list, -Results:list) is det.
 %
-%   kb_update/1 for each change, in order, in one call. Each outcome is
-%   applied(Change) with the change as it was done (a retract binds the
-%   variables of its clause), `not_shared`, or error(Text) with the error
-%   as SWI-Prolog prints it.
-kb_update_all(Changes, Outcomes) :-
-    must_be(list, Changes),
-    maplist(update_outcome, Changes, Outcomes).
+%   The UDP bridge's way in, in one call: each datagram text (the
+%   runtime checked its size and nesting) is read as
+%   udp_string_message/3 reads it, and a send(Change) or request(Id,
+%   Change) whose Change is a kb_update/1 change of a shared predicate
+%   is done here, in order, so that its term never crosses to the host
+%   and back. Each result is
+%
+%     - change(send, Outcome) or change(request(Id), Outcome): a change
+%       done (Outcome `done`, or done(Done) for a request: the change as
+%       done, its reply, a retract binding its variables) or refused
+%       (Outcome error(Text), the error as SWI-Prolog prints it);
+%     - message(Message): any other send/1, request/2 or reply/2, a
+%       change of a predicate that is not shared included;
+%     - unread(Status): Status of udp_string_message/3 (`no_prefix`,
+%       `syntax` or `shape`).
 
+kb_update_datagrams(Texts, Results) :-
+    must_be(list, Texts),
+    maplist(datagram_result, Texts, Results).
+
+datagram_result(Text, Result) :-
+    udp_string_message(Text, Message, Status),
+    (   Status == ok
+    ->  message_result(Message, Result)
+    ;   Result = unread(Status)
+    ).
+
+message_result(send(Change), change(send, Outcome)) :-
+    update_outcome(Change, Outcome0),
+    Outcome0 \== not_shared,
+    !,
+    (   Outcome0 = applied(_)
+    ->  Outcome = done
+    ;   Outcome = Outcome0
+    ).
+message_result(request(Id, Change), change(request(Id), Outcome)) :-
+    update_outcome(Change, Outcome0),
+    Outcome0 \== not_shared,
+    !,
+    (   Outcome0 = applied(Done)
+    ->  Outcome = done(Done)
+    ;   Outcome = Outcome0
+    ).
+message_result(Message, message(Message)).
+
+% applied(Change) with the change as it was done, not_shared (kb_update/1
+% failed: an ordinary message), or error(Text).
 update_outcome(Change, Outcome) :-
     catch(( kb_update(Change) -> Outcome = applied(Change) ; Outcome = not_shared ),
           Error,

@@ -9,7 +9,8 @@
  * (core/wire/term.ts), so messages cross by structured clone.
  *
  * Shared predicates (p2p_kb.pl): the worker posts `kb-changes` after every time slice in which
- * shared predicates changed, in the order of the changes; `kb-apply` applies changes from the
+ * shared predicates changed, in the order of the changes (and before the reply to `udp-receive`,
+ * whose changes it reports so); `kb-apply` applies changes from the
  * network in one Prolog call, reported by nobody. A worker that replaces a failed one starts with
  * `restoring`, replays quietly, gets `kb-declare`, the host's `kb-apply`, then `kb-end-restore`
  * (see engine.ts).
@@ -60,6 +61,22 @@ export type UdpMessage =
 export type UdpDecodeResult = UdpMessage | { error: string }
 
 /**
+ * A change of shared knowledge that a datagram from the bridge's group asked for and the worker
+ * did (p2p_kb.pl kb_update/1): `send(assert(C))` and the like (`via: 'send'`), or
+ * `request(Id, retract(C))` and the like (`via: 'request'`), whose `reply` is the change as done.
+ * `error` is SWI-Prolog's text when it was refused.
+ */
+export interface UdpChange {
+  kind: 'change'
+  via: 'send' | 'request'
+  reply?: { id: Term, term: Term }
+  error?: string
+}
+
+/** What `udp-receive` made of a datagram: refused, a message for the host, or a change done. */
+export type UdpReceiveResult = UdpDecodeResult | UdpChange
+
+/**
  * A local change of a shared predicate. `id` is the clause's 16 random bytes (the network event's
  * id); `clause` is `Head` for a fact, `(Head :- Body)` for a rule; `front` is true for asserta.
  * A retract names every clause that went, in order (a retractall/1 gives one change).
@@ -101,6 +118,8 @@ export type HostMessage =
   | { type: 'close', id: number }
   | { type: 'udp-decode', id: number, datagrams: string[] }
   | { type: 'udp-encode', id: number, messages: UdpMessage[] }
+  /** Datagrams from the bridge's group: read, and their changes of shared knowledge done. */
+  | { type: 'udp-receive', id: number, datagrams: string[] }
   | { type: 'kb-apply', id: number, ops: KbOp[] }
   /** Declares predicates shared again (in a restore, before the host re-applies its clauses). */
   | { type: 'kb-declare', id: number, declared: PredicateIndicator[] }
@@ -126,6 +145,7 @@ export type WorkerMessage =
   | { type: 'closed', id: number }
   | { type: 'udp-decoded', id: number, results: UdpDecodeResult[] }
   | { type: 'udp-encoded', id: number, texts: string[] }
+  | { type: 'udp-received', id: number, results: UdpReceiveResult[] }
   | { type: 'kb-applied', id: number, refused: KbRefusal[] }
   /** The reply to kb-declare and kb-end-restore. */
   | { type: 'kb-done', id: number }

@@ -21,8 +21,8 @@ import { openJob } from './job.ts'
 import { applyOps, declare, drainChanges, restoreStep } from './kb-runtime.ts'
 import { networkRuntime } from './network-runtime.ts'
 import { asSwipl, inFrame, PL, predicate } from './swipl.ts'
-import { textNesting } from './text-nesting.ts'
-import { decodeDatagrams, encodeMessages } from './udp-codec.ts'
+import { nestsDeeperThan } from './text-nesting.ts'
+import { decodeDatagrams, encodeMessages, receiveDatagrams } from './udp-codec.ts'
 import type { Job, JobHost } from './job.ts'
 import type { KbHost } from './kb-runtime.ts'
 import type { NetworkRuntime } from './network-runtime.ts'
@@ -127,6 +127,7 @@ export function startRuntime (endpoint: WorkerEndpoint, createModule: SwiplModul
       }
       case 'udp-decode': return post({ type: 'udp-decoded', id: message.id, results: decodeDatagrams(rt.codec, message.datagrams) })
       case 'udp-encode': return encode(rt, message.id, message.messages)
+      case 'udp-receive': return receive(rt, message.id, message.datagrams)
       case 'kb-apply': return apply(rt, message.id, message.ops)
       case 'kb-declare':
         declare(rt.kb, message.declared)
@@ -147,6 +148,19 @@ export function startRuntime (endpoint: WorkerEndpoint, createModule: SwiplModul
       post({ type: 'kb-applied', id, refused })
     } catch (err) {
       if (!(err instanceof PrologError)) throw err
+      post({ type: 'error', id, error: serializeError(err) })
+    }
+  }
+
+  /** The changes it did reach the host (kb-changes) before its reply does. */
+  const receive = (rt: Runtime, id: number, datagrams: string[]): void => {
+    try {
+      const results = receiveDatagrams(rt.codec, datagrams)
+      drain(rt, post)
+      post({ type: 'udp-received', id, results })
+    } catch (err) {
+      if (!(err instanceof PrologError)) throw err
+      drain(rt, post)
       post({ type: 'error', id, error: serializeError(err) })
     }
   }
@@ -217,7 +231,7 @@ function load (pl: Swipl, init: WorkerInit, post: (message: WorkerMessage) => vo
     codec: {
       pl,
       convert,
-      predicates: { messageString: predicate(pl, 'p2p_udp', 'udp_message_string', 2), stringMessage: predicate(pl, 'p2p_udp', 'udp_string_message', 3) },
+      predicates: { messageString: predicate(pl, 'p2p_udp', 'udp_message_string', 2), stringMessage: predicate(pl, 'p2p_udp', 'udp_string_message', 3), updateDatagrams: kb('kb_update_datagrams', 2) },
       maxNesting: Math.min(init.maxDepth, READER_NESTING_LIMIT)
     },
     kb: {
@@ -248,7 +262,7 @@ function checkReadable (goal: Goal): void {
   if (goal.kind === 'term') return
   const text = goal.text
   if (typeof text !== 'string') throw new TermConversionError('not-a-term', 'the goal text is not a string')
-  if (textNesting(text) > READER_NESTING_LIMIT) {
+  if (nestsDeeperThan(text, READER_NESTING_LIMIT)) {
     throw new TermConversionError('too-deep', `the text nests brackets more than ${READER_NESTING_LIMIT} deep`)
   }
 }

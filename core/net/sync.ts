@@ -31,7 +31,10 @@ export function syncProtocol (network: string): string {
 export interface SyncSource {
   vector (): Vector
   missing (remote: Vector): readonly KbEvent[]
-  /** Stores and applies pulled events; the next batch is read only after this resolves. */
+  /**
+   * Stores and applies pulled events. The next batch may be handed over before this resolves (it
+   * is decoded meanwhile, and stored while this one is applied), never more than two at a time.
+   */
   accept (events: readonly KbEvent[], from: string): Promise<void>
 }
 
@@ -51,7 +54,7 @@ export interface SyncInit {
 export interface Sync {
   /** Pulls from one peer now; resolves with the number of events received. */
   pull (peer: PeerId, options?: { signal?: AbortSignal }): Promise<number>
-  /** Pulls from every connected peer that speaks the protocol. */
+  /** Pulls from every connected peer that speaks the protocol (once its pull that runs, if one does, is done). */
   pullAll (): Promise<void>
   readonly counters: Readonly<Record<string, number>>
   stop (): Promise<void>
@@ -61,6 +64,12 @@ const SYNC_TIMEOUT_MS = 60_000
 const ANTI_ENTROPY_MS = 5_000
 const MAX_VECTOR_BYTES = 8 * 1024 * 1024
 const END_OF_SYNC = new Uint8Array(0)
+/**
+ * Records (batches of at most MAX_BATCH_EVENTS, 512) handed to one accept() at most: about 10,000
+ * events, so that the store's write and the engine's call cost little per event, while a call
+ * still does not hold the engine for long.
+ */
+const RECORDS_PER_ACCEPT = 20
 
 export async function createSync (libp2p: Libp2p, source: SyncSource, init: SyncInit): Promise<Sync> {
   const { protocol } = init
@@ -83,8 +92,12 @@ export async function createSync (libp2p: Libp2p, source: SyncSource, init: Sync
     const lp = lpStream(stream, { maxDataLength: MAX_VECTOR_BYTES })
     const remote = decodeVector((await lp.read({ signal })).subarray())
     const events = source.missing(remote)
-    for (const batch of encodeBatches(events, { maxBatchBytes: MAX_BATCH_BYTES, maxBatchEvents: MAX_BATCH_EVENTS })) {
-      await lp.write(batch, { signal })
+    // Encoded a batch at a time as it is written: the first events are on their way (and the
+    // puller busy with them) while the rest are encoded; 100,000 take seconds to encode.
+    for (let i = 0; i < events.length; i += MAX_BATCH_EVENTS) {
+      for (const batch of encodeBatches(events.slice(i, i + MAX_BATCH_EVENTS), { maxBatchBytes: MAX_BATCH_BYTES, maxBatchEvents: MAX_BATCH_EVENTS })) {
+        await lp.write(batch, { signal })
+      }
     }
     await lp.write(END_OF_SYNC, { signal })
     count('served_events', events.length)
@@ -99,14 +112,20 @@ export async function createSync (libp2p: Libp2p, source: SyncSource, init: Sync
     try {
       await lp.write(encodeVector(source.vector()), { signal })
       // Records are read as fast as they come while earlier ones are accepted: a stream that is
-      // not read fills libp2p's read buffer (4 MiB), which then aborts it.
+      // not read fills libp2p's read buffer (4 MiB), which then aborts it. A batch is decoded
+      // and handed over while the one before it is still accepted.
       const records = readRecords(lp, signal)
-      for (let batch = await records.next(); batch.length > 0; batch = await records.next()) {
+      let accepting: Promise<void> = Promise.resolve()
+      for (let batch = await records.next(RECORDS_PER_ACCEPT); batch.length > 0; batch = await records.next(RECORDS_PER_ACCEPT)) {
         const events = batch.flatMap(record => decodeBatch(record))
         if (!events.every(isKbEvent)) throw new Error('a sync batch holds an event that is not an assert or retract')
         received += events.length
-        await source.accept(events as KbEvent[], peer.toString())
+        const accepted = source.accept(events as KbEvent[], peer.toString())
+        accepted.catch(() => {}) // awaited in turn below; until then it must not count as unhandled
+        await accepting
+        accepting = accepted
       }
+      await accepting
       await stream.close({ signal })
     } catch (err) {
       stream.abort(err as Error)
@@ -118,10 +137,11 @@ export async function createSync (libp2p: Libp2p, source: SyncSource, init: Sync
   }
 
   /**
-   * The records of one answer, read ahead of the consumer: `next()` resolves with every record
-   * read since the last call (at least one), or with none at the end. A read error rejects it.
+   * The records of one answer, read ahead of the consumer: `next(max)` resolves with up to `max`
+   * of the records read and not taken yet (at least one), or with none at the end. A read error
+   * rejects it.
    */
-  function readRecords (lp: LengthPrefixedStream<Stream>, signal: AbortSignal): { next: () => Promise<Uint8Array[]> } {
+  function readRecords (lp: LengthPrefixedStream<Stream>, signal: AbortSignal): { next: (max: number) => Promise<Uint8Array[]> } {
     const queued: Uint8Array[] = []
     let ended = false
     let failure: Error | undefined
@@ -139,18 +159,37 @@ export async function createSync (libp2p: Libp2p, source: SyncSource, init: Sync
       wake?.()
     })()
     return {
-      next: async () => {
+      next: async (max) => {
         while (queued.length === 0 && !ended) await new Promise<void>(resolve => { wake = resolve })
         if (failure !== undefined) throw failure
-        return queued.splice(0)
+        return queued.splice(0, max)
       }
     }
   }
 
+  /**
+   * One pull of a peer at a time: a pull asked for while one runs (the anti-entropy timer, a gap)
+   * follows it, once. Two at once would bring the same events twice: a catch-up of 100,000 takes
+   * longer than the timer's 5 s.
+   */
+  const pulling = new Map<string, { again: boolean }>()
+  let stopped = false
+
   function pullQuietly (peer: PeerId): void {
+    const key = peer.toString()
+    const running = pulling.get(key)
+    if (running !== undefined) {
+      running.again = true
+      return
+    }
+    const state = { again: false }
+    pulling.set(key, state)
     pull(peer).catch((err: Error) => {
       count('pull_failed')
-      onError(peer.toString(), err)
+      onError(key, err)
+    }).finally(() => {
+      pulling.delete(key)
+      if (state.again && !stopped) pullQuietly(peer)
     })
   }
 
@@ -178,6 +217,7 @@ export async function createSync (libp2p: Libp2p, source: SyncSource, init: Sync
     pullAll,
     counters,
     stop: async () => {
+      stopped = true
       clearInterval(timer)
       libp2p.removeEventListener('peer:identify', onIdentify)
       await libp2p.unhandle(protocol)

@@ -9,7 +9,7 @@ import { atom, compound, int, variable } from '../../core/wire/term.ts'
 import { createNodeEngine } from '../../node-peer/engine-host.ts'
 import { bindingsOf, elapsed, errorOf } from './helpers.ts'
 import type { Engine, KbChange, KbOp } from '../../core/engine/engine.ts'
-import type { Term } from '../../core/wire/term.ts'
+import type { Compound, Term } from '../../core/wire/term.ts'
 
 let engine: Engine
 const changes: KbChange[] = []
@@ -213,6 +213,61 @@ describe('applyKb', () => {
       console.log(`applyKb of 10,000 ${label}: ${ms.toFixed(0)} ms`)
     }
     expect(await run('aggregate_all(count, reading(_, _, _), N)')).toStrictEqual([{ N: 0n }])
+  })
+})
+
+describe('receiveUdp (the UDP bridge\'s way in)', () => {
+  const datagram = (message: string): string => `%-prolog-\n${message}`
+
+  it('does the changes of shared predicates in order and reports them before it answers; the rest comes back', async () => {
+    await run('shared(sensor/2)')
+    await reported()
+    const results = await engine.receiveUdp([
+      datagram('send(assert(sensor(hall, 19)))'),
+      datagram('send(temperature(hall, 19))'),
+      datagram('send(asserta(sensor(attic, 12)))'),
+      datagram('send(assert(unshared_reading(1)))'),
+      datagram('request(q(1), retract(sensor(hall, T)))'),
+      datagram('send(assert((sensor(R, _) :- shell(R))))'),
+      datagram('send(assert(sensor(cellar'),
+      datagram(`send(assert(sensor(${'['.repeat(1_001)}${']'.repeat(1_001)}, 0)))`),
+      datagram('request(q(2), sensor(R, T))'),
+      datagram('send(retractall(sensor(attic, _)))')
+    ])
+    expect(results).toStrictEqual([
+      { kind: 'change', via: 'send' },
+      { kind: 'send', term: compound('temperature', atom('hall'), int(19)) },
+      { kind: 'change', via: 'send' },
+      { kind: 'send', term: compound('assert', compound('unshared_reading', int(1))) },
+      { kind: 'change', via: 'request', reply: { id: compound('q', int(1)), term: compound('retract', compound('sensor', atom('hall'), int(19))) } },
+      { kind: 'change', via: 'send', error: expect.stringMatching(/^No permission to assert shared_clause `sensor\(/) },
+      { error: 'syntax' },
+      { error: 'too-deep' },
+      { kind: 'request', id: compound('q', int(2)), term: compound('sensor', X, Y) },
+      { kind: 'change', via: 'send' }
+    ])
+    // Not through reported(): the changes are there when receiveUdp resolves.
+    const [hall, attic, ...retracts] = changes.splice(0)
+    expect(hall).toMatchObject({ kind: 'assert', clause: compound('sensor', atom('hall'), int(19)), front: false })
+    expect(attic).toMatchObject({ kind: 'assert', clause: compound('sensor', atom('attic'), int(12)), front: true })
+    // Retracts that follow each other are reported as one.
+    expect(retracts).toStrictEqual([{ kind: 'retract', ids: idsOf([hall, attic]) }])
+    expect(await run('findall(_P, sensor(_P, _), L), ( current_predicate(unshared_reading/1) -> U = made ; U = none )')).toStrictEqual([{ L: [], U: atom('none') }])
+  })
+
+  it('takes a batch of more text than one Prolog call reads (4 Mi characters) whole and in order', async () => {
+    await run('shared(bulk/2)')
+    const texts = Array.from({ length: 80 }, (_, i) => datagram(`send(assert(bulk(${i}, "${'x'.repeat(60_000)}")))`))
+    texts[40] = datagram('send(bulk_message)')
+    const results = await engine.receiveUdp(texts)
+    expect(results.map(r => 'kind' in r ? r.kind : r.error)).toStrictEqual(texts.map((_, i) => i === 40 ? 'send' : 'change'))
+    expect(changes.splice(0).map(change => (change as { clause: Compound }).clause.args[0])).toStrictEqual(texts.flatMap((_, i) => i === 40 ? [] : [int(i)]))
+  })
+
+  it('reads what decodeUdp reads, and refuses the same datagrams', async () => {
+    const texts = ['send(ok)', 'reply(r(1), [1, 2.0])', '%prolog\nsend(ok)', 'hello', 'send(a, b)', '\ud800'].map(datagram)
+    texts[2] = '%prolog\nsend(ok)'
+    expect(await engine.receiveUdp(texts)).toStrictEqual(await engine.decodeUdp(texts))
   })
 })
 

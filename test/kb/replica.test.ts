@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { Replica } from '../../core/kb/replica.ts'
+import { SetDigest } from '../../core/kb/set-digest.ts'
 import { eventIdHex, newEventId } from '../../core/wire/event.ts'
 import { atom, compound } from '../../core/wire/term.ts'
 import { NOW, applyAll, assertEvent, fact, idOf, kbEventsArbitrary, retractEvent, snapshot } from './support.ts'
@@ -80,6 +81,47 @@ describe('replica laws', () => {
       }
       expect(new Map(replica.clauses().map(c => [eventIdHex(c.id), c.clause]))).toEqual(materialised)
     }), { numRuns: 300 })
+  })
+})
+
+describe('the digest of the live clause ids', () => {
+  const fresh = (seq: number): AssertEvent => assertEvent({ origin: 'digest', seq, id: newEventId(), clause: fact(seq) })
+
+  it('is the same for the same live set, whatever the order, and differs for another one', () => {
+    fc.assert(fc.property(permutations, ([one, other]) => {
+      const a = replicaOf(one)
+      expect(replicaOf(other).digest).toBe(a.digest)
+      // One more clause, or one less, changes it.
+      expect(replicaOf([...one, fresh(1)]).digest).not.toBe(a.digest)
+      const live = a.clauses()
+      if (live.length > 0) {
+        const shrunk = replicaOf([...one, retractEvent({ origin: 'digest', seq: 1, id: newEventId(), ids: [live[0].id] })])
+        expect(shrunk.digest).not.toBe(a.digest)
+      }
+    }), { numRuns: 300 })
+  })
+
+  it('comes back to what it was when a clause comes and goes; the empty set has one digest', () => {
+    const replica = new Replica()
+    const empty = replica.digest
+    expect(empty).toMatch(/^[0-9a-f]{16}$/)
+    const [first, second] = [fresh(1), fresh(2)]
+    replica.apply(first, NOW)
+    expect(replica.digest).not.toBe(empty)
+    replica.apply(second, NOW)
+    replica.apply(retractEvent({ origin: 'digest', seq: 3, id: newEventId(), ids: [first.id, first.id] }), NOW)
+    expect(replica.digest).toBe(replicaOf([second]).digest)
+    replica.apply(retractEvent({ origin: 'digest', seq: 4, id: newEventId(), ids: [second.id] }), NOW)
+    expect(replica.digest).toBe(empty)
+  })
+
+  it('tells apart the sets of one id each of 100,000 ids that differ in a few bits', () => {
+    const digests = new Set(Array.from({ length: 100_000 }, (_, n) => {
+      const digest = new SetDigest()
+      digest.toggle(idOf(n))
+      return digest.toString()
+    }))
+    expect(digests.size).toBe(100_000)
   })
 })
 
