@@ -223,7 +223,7 @@ export function createKnowledge (init: KnowledgeInit): Knowledge {
     // may be waiting for one of them.
     rematerialise: async () => materialise(replica.clauses().map(c => ({ op: 'assert', id: c.id, clause: c.clause, front: false }))),
     summary: () => ({ clauses: replica.size, events: replica.eventCount, digest: replica.digest }),
-    predicates: () => countPredicates(replica.clauses().map(c => c.clause)),
+    predicates: () => countPredicates(replica.liveTerms()),
     onChange: (listener) => {
       changeListeners.add(listener)
       return () => { changeListeners.delete(listener) }
