@@ -101,5 +101,6 @@ mkdir -p certs
 # 4. The web page.
 say "building the web page into srv/www (npm run build:www)…"
 npm run --silent build:www || fail "the web page did not build: see above"
-say "done. Next: docker-compose -f docker-compose-signaller.yml up -d   (on the signaller's host)"
+say "done. Next, everything on this machine without Docker: npm start"
+say "      or with Docker: docker-compose -f docker-compose-signaller.yml up -d   (on the signaller's host)"
 say "      then: docker-compose -f docker-compose-client.yml up -d      (where the node peer and the page run)"
