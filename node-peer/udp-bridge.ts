@@ -325,7 +325,7 @@ function bridgeRequestKey (id: Term): string | undefined {
  * at most `max`; the next batch starts only when the previous one is done, so order is kept.
  */
 class SerialBatcher<T> {
-  private queue: T[] = []
+  private readonly queue: T[] = []
   private running = false
 
   constructor (private readonly max: number, private readonly process: (items: T[]) => Promise<void>, private readonly onError: (err: Error) => void) {}
@@ -340,8 +340,7 @@ class SerialBatcher<T> {
 
   private async drain (): Promise<void> {
     while (this.queue.length > 0) {
-      const items = this.queue.length <= this.max ? this.queue : this.queue.slice(0, this.max)
-      this.queue = items === this.queue ? [] : this.queue.slice(this.max)
+      const items = this.queue.splice(0, this.max)
       await this.process(items).catch(this.onError)
     }
     this.running = false
