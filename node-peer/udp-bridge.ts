@@ -121,18 +121,28 @@ export async function createUdpBridge (components: UdpBridgeComponents, init: Ud
   const privateAddress = privateSocket.address()
   const pacer = new DatagramPacer(privateSocket, options.sendRate)
 
+  // Two batches overlap: the engine reads the next while this one's changes are being stored.
+  let dispatching: Promise<void> = Promise.resolve()
   const inbound = new SerialBatcher<{ text: string, from: RemoteInfo }>(MAX_ENGINE_BATCH, async (items) => {
     const results = await codec.receiveUdp(items.map(i => i.text))
-    // Changes are stored before anything of the batch goes on: a reply says a change is stored,
-    // and a message that followed a change reaches the network after it. The batcher waits, so
-    // the next batch's changes come after these.
+    const previous = dispatching
+    dispatching = previous.then(async () => { await dispatchResults(results, items) })
+      .catch((err: Error) => { log.error(`udp receive failed: ${err.message}`) })
+    await previous
+  }, err => log.error(`udp receive failed: ${err.message}`))
+
+  /**
+   * Changes are stored before anything of their batch goes on: a reply says a change is stored,
+   * and a message that followed a change reaches the network after it.
+   */
+  async function dispatchResults (results: UdpReceiveResult[], items: Array<{ from: RemoteInfo }>): Promise<void> {
     if (results.some(result => 'kind' in result && result.kind === 'change')) await components.knowledge?.settled()
     results.forEach((result, i) => {
       if (!('kind' in result)) refuse(result.error, items[i].from)
       else if (result.kind === 'change') changed(result, items[i].from)
       else dispatch(result, items[i].from)
     })
-  }, err => log.error(`udp receive failed: ${err.message}`))
+  }
 
   type Outgoing = { message: UdpMessage, to: { address: string, port: number } }
   const emit = (text: string, to: Outgoing['to']): void => {

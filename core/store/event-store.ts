@@ -35,16 +35,24 @@ import type { KbEvent, WireEvent } from '../wire/index.ts'
 /** Structurally libp2p's AbortOptions; the store does not depend on libp2p. */
 export interface AbortOptions { signal?: AbortSignal }
 
+export interface AppendOptions extends AbortOptions {
+  /**
+   * fsync this append; the store's `sync` when absent. Events that only this peer holds (its own)
+   * need it; events other peers also hold can be given back by them after a power loss.
+   */
+  sync?: boolean
+}
+
 export interface EventStore {
   /**
-   * Durably appends events (one atomic batch write). Resolves only when the write is done: the
-   * caller forwards or acknowledges an event only after this. Of events with the same origin+seq
+   * Appends events (one atomic batch write, fsynced unless `sync` says otherwise). Resolves only
+   * when the write is done: the caller forwards or acknowledges an event only after this. Of events with the same origin+seq
    * the first one written wins: a repeat within this call is dropped (and not encoded), one already
    * written by an earlier call is written again but skipped by `all()`. An abort takes effect while
    * the append waits for earlier ones; a write that has started is not undone.
    * @throws EventEncodingError (nothing is written) when an event cannot be encoded
    */
-  append (events: readonly KbEvent[], options?: AbortOptions): Promise<void>
+  append (events: readonly KbEvent[], options?: AppendOptions): Promise<void>
   /**
    * Every stored event once, in the order it was appended (the first copy of an origin+seq), read
    * in chunks of RECORDS_PER_READ records (READ_CHUNK legacy events). Undecodable records are
@@ -305,7 +313,7 @@ class LevelEventStore implements EventStore {
     this.counters = counters
   }
 
-  async append (events: readonly KbEvent[], options: AbortOptions = {}): Promise<void> {
+  async append (events: readonly KbEvent[], options: AppendOptions = {}): Promise<void> {
     options.signal?.throwIfAborted()
     const unique = firstOfEach(events)
     // Encoded before queueing, so that an event that cannot be encoded refuses the whole call;
@@ -313,7 +321,7 @@ class LevelEventStore implements EventStore {
     const records = encodeBatches(unique)
     const run = this.queue.then(async () => {
       options.signal?.throwIfAborted()
-      await this.write(records)
+      await this.write(records, options.sync ?? this.sync)
       this.counters.appended += unique.length
       this.counters.skipped_duplicate += events.length - unique.length
     })
@@ -322,12 +330,12 @@ class LevelEventStore implements EventStore {
   }
 
   /** All of an append's records in one atomic write: on disk whole or not at all. */
-  private async write (records: readonly Uint8Array[]): Promise<void> {
+  private async write (records: readonly Uint8Array[], sync: boolean): Promise<void> {
     if (records.length === 0) return
     const first = this.nextRecord
     // Taken before writing: a write that reports failure but reached the disk is never overwritten.
     this.nextRecord += records.length
-    await this.db.batch(records.map((value, i) => ({ type: 'put' as const, key: recordKey(first + i), value })), { sync: this.sync })
+    await this.db.batch(records.map((value, i) => ({ type: 'put' as const, key: recordKey(first + i), value })), { sync })
   }
 
   async * all (options: AbortOptions = {}): AsyncGenerator<KbEvent> {

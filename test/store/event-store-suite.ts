@@ -117,6 +117,15 @@ export function runEventStoreTests (setup: () => Promise<EventStoreFixture>, tit
       expect(await collect(reopened.all())).toEqual([...events, later]) // after, not over, what was there
     }))
 
+    it('keeps appends written without fsync (sync: false) across close and reopen, in order with fsynced ones', withStore(async ({ store, reopen }) => {
+      const remote = [assertEvent(BOB, 1), assertEvent(BOB, 2)]
+      const own = [assertEvent(ALICE, 1)]
+      await store.append(remote, { sync: false })
+      await store.append(own)
+      await store.close()
+      expect(await collect((await reopen()).all())).toEqual([...remote, ...own])
+    }))
+
     it('appends 10,000 events in batches of 500 and reads every one back', withStore(async ({ store }) => {
       const total = 10_000
       const events = Array.from({ length: total }, (_, i) => assertEvent(i % 2 === 0 ? ALICE : BOB, Math.floor(i / 2) + 1))
