@@ -148,11 +148,14 @@ export function decodeBatch (bytes: Uint8Array, limits?: Partial<EventLimits>): 
   if (bytes.length > resolved.maxBatchBytes) {
     throw new InvalidEventError('too-large', `a batch of ${bytes.length} bytes, over ${resolved.maxBatchBytes}`)
   }
-  const pairs = guardBatch(bytes, resolved)
+  const items = guardBatch(bytes, resolved)
   const maps = decodeGuarded(bytes.subarray(SELF_DESCRIBED_PREFIX.length)) as unknown[]
   return maps.map((map, i) => {
     try {
-      return fromRaw(map, pairs[i], resolved)
+      const { start, end, pairs } = items[i]
+      const event = fromRaw(map, pairs, resolved)
+      wireBodies.set(event, bytes.slice(start, end))
+      return event
     } catch (err) {
       if (err instanceof InvalidEventError) throw new InvalidEventError(err.reason, `event ${i}: ${err.message}`, { cause: err })
       throw err
@@ -160,8 +163,8 @@ export function decodeBatch (bytes: Uint8Array, limits?: Partial<EventLimits>): 
   })
 }
 
-/** Checks a batch's framing and each event's envelope; returns each event map's pair count. */
-function guardBatch (bytes: Uint8Array, limits: EventLimits): number[] {
+/** Checks a batch's framing and each event's envelope; returns where each event map is, and its pair count. */
+function guardBatch (bytes: Uint8Array, limits: EventLimits): Array<{ start: number, end: number, pairs: number }> {
   requirePrefix(bytes)
   const head = { ...readHead(bytes, SELF_DESCRIBED_PREFIX.length) } // a copy: the guard reuses readHead's object
   if (head.major !== MAJOR_ARRAY) throw new InvalidEventError('bad-shape', 'a batch is an array (a map is an event: use decodeEvent)')
@@ -169,21 +172,29 @@ function guardBatch (bytes: Uint8Array, limits: EventLimits): number[] {
     throw new InvalidEventError('too-many-events', `${head.argument} events, over ${limits.maxBatchEvents}`)
   }
   if (head.argument > bytes.length - head.next) throw new InvalidEventError('truncated', `${head.argument} events claimed, fewer bytes left`)
-  const pairs: number[] = []
+  const items: Array<{ start: number, end: number, pairs: number }> = []
   let pos = head.next
   for (let i = 0; i < head.argument; i++) {
     const item = guardEventItem(bytes, pos)
     requireDecodedEventSize(SELF_DESCRIBED_PREFIX.length + item.end - pos, i, limits)
-    pairs.push(item.pairs)
+    items.push({ start: pos, end: item.end, pairs: item.pairs })
     pos = item.end
   }
   if (pos !== bytes.length) throw new InvalidEventError('trailing-bytes', `${bytes.length - pos} bytes after the batch`)
-  return pairs
+  return items
 }
+
+/**
+ * The bytes each event decoded from a batch came in: an event stored, forwarded or served again
+ * is not encoded again (a catch-up of 100,000 events spent more time encoding than decoding).
+ * Events are immutable, so the bytes stay true to the object. A copy, not a view: a view would
+ * keep the whole frame the batch came in alive for as long as the event.
+ */
+const wireBodies = new WeakMap<WireEvent, Uint8Array>()
 
 /** An event's map without the prefix, as it appears inside a batch. */
 function encodeBody (event: WireEvent, limits: EventLimits): Uint8Array {
-  const body = encodeMap(toRaw(event, limits), false)
+  const body = wireBodies.get(event) ?? encodeMap(toRaw(event, limits), false)
   requireEventSize(SELF_DESCRIBED_PREFIX.length + body.length, limits)
   return body
 }

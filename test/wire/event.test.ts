@@ -36,6 +36,18 @@ describe('events', () => {
     expect(hex(encodeBatch(events))).toBe('d9d9f783' + bodies)
   })
 
+  it('encodes an event decoded from a batch as the bytes it came in, not again', () => {
+    // The term 'x' with its one-byte length written long (78 01 instead of 61): valid, not what
+    // the encoder writes, so only bytes kept from decoding come back this way.
+    const canonical = hex(encodeBatch([message('x')]))
+    expect(canonical.endsWith('d818426178')).toBe(true)
+    const received = Uint8Array.from(Buffer.from(canonical.replace(/d818426178$/, 'd81843780178'), 'hex'))
+    const events = decodeBatch(received)
+    expect(events[0]).toMatchObject({ kind: 'message', term: 'x' })
+    expect(hex(encodeBatch(events))).toBe(hex(received))
+    expect(hex(encodeBatch([{ ...events[0] }]))).toBe(canonical) // a new object is encoded afresh
+  })
+
   it('starts every event and batch with d9 d9 f7', () => {
     expect(isCborPayload(encodeEvent(message()))).toBe(true)
     expect(isCborPayload(encodeBatch([]))).toBe(true)
