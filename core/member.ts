@@ -74,7 +74,9 @@ export async function createMember (init: MemberInit): Promise<Member> {
   let peer: Peer | undefined
   let knowledge: Knowledge | undefined
   let sync: Sync | undefined
-  const engine = await init.startEngine({
+  // The engine boots (about a second) while the stored knowledge is read and the sync protocol
+  // already takes events: what reaches the knowledge before the engine is up waits for it.
+  const starting = init.startEngine({
     onPublish: (term) => { peer?.send(term) },
     onKbChange: (change) => { knowledge?.local(change) },
     onNetworkQuery: (goal, options) => peer?.query(goal, options) ?? [],
@@ -83,32 +85,19 @@ export async function createMember (init: MemberInit): Promise<Member> {
       await knowledge?.rematerialise()
     }
   })
+  starting.catch(() => {}) // awaited below, after the replay; a failure must not count as unhandled before
   const known = createKnowledge({
     origin,
     clock,
     replica,
     store,
-    engine,
+    engine: { applyKb: async (ops) => await (await starting).applyKb(ops) },
     channel,
     onGap: () => { void sync?.pullAll() },
     onError: (err) => { log.error(`knowledge: ${err.message}`) }
   })
   knowledge = known
   await known.start()
-  if (init.program !== undefined) {
-    const { file, text } = init.program
-    await engine.consult(text, { source: file }).catch((err: Error) => {
-      throw new Error(`cannot load ${file}: ${err.message}`)
-    })
-  }
-  peer = createPeer({
-    origin,
-    channel,
-    engine,
-    clock,
-    onKbEvents: (events) => { void known.remote(events) },
-    onError: (err) => { log.warn(`engine: ${err.message}`) }
-  })
   const synced = await createSync(libp2p, {
     vector: () => replica.vector(),
     missing: (remote) => replica.missing(remote),
@@ -126,6 +115,23 @@ export async function createMember (init: MemberInit): Promise<Member> {
     onError: (from, err) => { log.warn(`sync with ${from} failed: ${err.message ?? String(err)}`) }
   })
   sync = synced
+  const engine = await starting.catch(async (err: unknown) => { await synced.stop(); throw err })
+  if (init.program !== undefined) {
+    const { file, text } = init.program
+    await engine.consult(text, { source: file }).catch((err: Error) => {
+      throw new Error(`cannot load ${file}: ${err.message}`)
+    })
+  }
+  peer = createPeer({
+    origin,
+    channel,
+    engine,
+    clock,
+    onKbEvents: (events) => { void known.remote(events) },
+    onError: (err) => { log.warn(`engine: ${err.message}`) }
+  })
+  // Gossip that came before the peer listened was not taken: pull what it carried.
+  void synced.pullAll()
   return {
     origin,
     engine,

@@ -60,17 +60,8 @@ export async function createNodePeer (init: NodePeerInit): Promise<NodePeer> {
       pubsub: gossipsub(peerGossipOptions())
     }
   })
-  const member = await createMember({
-    libp2p,
-    network: init.identity.network,
-    store: await openEventStore(join(init.dataDir, 'events')),
-    startEngine: async (hooks) => await createNodeEngine(hooks),
-    program: init.program,
-    log
-  })
-  const { engine, peer, knowledge } = member
-  const bridge = init.udp === false ? undefined : await createUdpBridge({ peer, codec: engine, knowledge, log }, init.udp)
-
+  const store = await openEventStore(join(init.dataDir, 'events'))
+  // Dialled before the member exists: the connection and a catch-up run while the engine boots.
   keepConnected({
     libp2p,
     addresses: init.peers.signallers,
@@ -82,6 +73,21 @@ export async function createNodePeer (init: NodePeerInit): Promise<NodePeer> {
   })
   libp2p.addEventListener('peer:connect', (evt) => { log.info(`connected to ${evt.detail.toString()}`) })
   libp2p.addEventListener('peer:disconnect', (evt) => { log.info(`disconnected from ${evt.detail.toString()}`) })
+
+  const member = await createMember({
+    libp2p,
+    network: init.identity.network,
+    store,
+    startEngine: async (hooks) => await createNodeEngine(hooks),
+    program: init.program,
+    log
+  }).catch(async (err: unknown) => {
+    stopping.abort()
+    await Promise.all([store.close(), libp2p.stop()])
+    throw err
+  })
+  const { engine, peer, knowledge } = member
+  const bridge = init.udp === false ? undefined : await createUdpBridge({ peer, codec: engine, knowledge, log }, init.udp)
 
   return {
     libp2p,

@@ -211,6 +211,8 @@ export async function createSync (libp2p: Libp2p, source: SyncSource, init: Sync
     for (const peer of peers) if (peer !== undefined) pullQuietly(peer)
   }
   const timer = setInterval(() => { void pullAll() }, init.interval ?? ANTI_ENTROPY_MS)
+  // Peers connected before the protocol was registered were identified without it.
+  void pullAll()
 
   return {
     pull,
