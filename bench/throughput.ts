@@ -8,8 +8,9 @@
  * stored it (kb counter `remote_applied`, read from B's /healthz, which is O(1); /metrics
  * collects Node's default metrics on every call, an eighth of B's main thread at this polling
  * rate). The sender paces its datagrams over
- * STEP_SECONDS; the rate is stepped up while B keeps up (nothing lost, the last event applied
- * within KEEP_UP_SECONDS of the last datagram). A trial's achieved rate is the events B applied
+ * STEP_SECONDS; the rate is doubled while B keeps up (nothing lost, the last event applied
+ * within KEEP_UP_SECONDS of the last datagram), then bisected REFINE times between the last rate
+ * kept up with and the first one not. A trial's achieved rate is the events B applied
  * divided by the time from the first datagram to the last event applied at B, so a backlog that
  * B drains after the sender stopped counts against it. The figure is the highest offered rate B
  * kept up with, or the achieved rate of a saturated trial without loss, whichever is higher.
@@ -29,6 +30,8 @@ const STEP_SECONDS = 3
 const KEEP_UP_SECONDS = 1
 /** How long B may apply nothing before the rest of a trial counts as lost. */
 const STALL_MS = 10_000
+/** Trials between the last rate kept up with and the first one not: the figure is within 1/2^REFINE of the doubling step. */
+const REFINE = 2
 
 interface Size { label: string, bytes: number, rates: number[], floorRates: number[] }
 const SIZES: Size[] = [
@@ -125,15 +128,30 @@ function best (trials: Trial[]): number {
   return Math.max(0, ...trials.filter(t => t.lost === 0).map(t => t.keptUp ? t.offered : t.achieved))
 }
 
+/**
+ * Trials at the rates given, rising until one does not keep up; then REFINE more between the last
+ * rate kept up with and that one, halving the interval each time.
+ */
 async function step (label: string, rates: number[], run: (rate: number) => Promise<Trial>): Promise<Trial[]> {
   const trials: Trial[] = []
-  for (const rate of rates) {
+  const attempt = async (rate: number): Promise<boolean> => {
     const t = await run(rate)
     trials.push(t)
     progress(`  ${label}: offered ${rate}/s → ${t.applied}/${t.sent} in ${t.seconds.toFixed(2)} s = ${Math.round(t.achieved)}/s${t.lost > 0 ? `, LOST ${t.lost}` : t.keptUp ? ', kept up' : ', fell behind'}`)
-    // Lost events, or a backlog: a higher rate can only do worse.
-    if (!t.keptUp) break
     await sleep(300)
+    return t.keptUp
+  }
+  let kept = 0
+  let missed: number | undefined
+  for (const rate of rates) {
+    // Lost events, or a backlog: a higher rate can only do worse.
+    if (!await attempt(rate)) { missed = rate; break }
+    kept = rate
+  }
+  for (let i = 0; i < REFINE && kept > 0 && missed !== undefined; i++) {
+    const rate = Math.round((kept + missed) / 2)
+    if (await attempt(rate)) kept = rate
+    else missed = rate
   }
   return trials
 }

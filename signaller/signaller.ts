@@ -116,7 +116,9 @@ export async function createSignaller (init: SignallerInit): Promise<Signaller> 
   await knowledge.start()
   channel.onBatch((batch) => {
     const kb = batch.events.filter(isKbEvent) as KbEvent[]
-    if (kb.length > 0) void knowledge.remote(kb)
+    // After gossipsub has forwarded the batch: it forwards once this listener returns, and work
+    // queued here as microtasks would run first.
+    if (kb.length > 0) setImmediate(() => { void knowledge.remote(kb) })
   })
   sync = await createSync(libp2p, {
     vector: () => replica.vector(),
