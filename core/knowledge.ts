@@ -40,6 +40,11 @@ export interface KnowledgeInit {
   channel?: Pick<EventChannel, 'publish'>
   /** Called when events reveal a gap; the caller pulls from its neighbours. */
   onGap?: () => void
+  /**
+   * Ops stored but not yet applied by the engine beyond which `remote()` waits for the engine: the
+   * replica and the store run ahead of a slower engine (a catch-up), by this much at most. @default 50000
+   */
+  maxEngineBacklog?: number
   now?: () => number
   onError?: (err: Error) => void
 }
@@ -49,7 +54,11 @@ export interface Knowledge {
   start (): Promise<void>
   /** A change the local engine made. */
   local (change: KbChange): void
-  /** Kb events from the network (gossip or sync); resolves once stored and applied. */
+  /**
+   * Kb events from the network (gossip or sync); resolves once the replica holds them and they are
+   * stored, the engine applying them behind (`settled()` waits for that too), unless the engine is
+   * more than `maxEngineBacklog` ops behind: then also once it has caught up.
+   */
   remote (events: readonly KbEvent[]): Promise<void>
   /** Gives the engine every live clause again: the engine's `onRestart` after its worker was replaced. */
   rematerialise (): Promise<void>
@@ -82,11 +91,13 @@ export interface PredicateCount {
 /** Ops given to the engine in one call; bounds one worker message. */
 const OPS_PER_CALL = 10_000
 const GAP_REPAIR_DELAY_MS = 250
+const MAX_ENGINE_BACKLOG = 50_000
 
 export function createKnowledge (init: KnowledgeInit): Knowledge {
   const { origin, replica, store, engine, channel } = init
   const now = init.now ?? Date.now
   const onError = init.onError ?? (() => {})
+  const maxEngineBacklog = init.maxEngineBacklog ?? MAX_ENGINE_BACKLOG
   const counters: Record<string, number> = {}
   const count = (key: string, n = 1): void => { counters[key] = (counters[key] ?? 0) + n }
   let nextSeq = 1
@@ -109,11 +120,13 @@ export function createKnowledge (init: KnowledgeInit): Knowledge {
   // The engine calls for remote events, in order, each after its events were stored: the queue
   // above stores the next batch meanwhile, so the disk, the main thread and the worker overlap.
   let applying: Promise<void> = Promise.resolve()
+  let backlog = 0
   const inEngine = (ops: KbOp[]): void => {
+    backlog += ops.length
     applying = applying.then(async () => {
       await materialise(ops)
       if (ops.length > 0) changed()
-    }).catch((err: Error) => { onError(err) })
+    }).catch((err: Error) => { onError(err) }).finally(() => { backlog -= ops.length })
   }
 
   /** One engine call in flight while the next chunk of the store is read, decoded and applied to the replica. */
@@ -171,8 +184,8 @@ export function createKnowledge (init: KnowledgeInit): Knowledge {
   /**
    * Events that arrive while earlier ones are being stored wait, and then go in one store write
    * and one engine call: applying them one by one, a peer behind a busy disk falls further behind
-   * with every event. Resolves once they are stored and applied: the engine calls queued before
-   * this one's are done too.
+   * with every event. Not waiting for the engine lets a catch-up fill the replica while the engine
+   * boots or applies (it takes ~26 µs an op), within the backlog's bound.
    */
   function remote (events: readonly KbEvent[]): Promise<void> {
     pendingRemote.push(...events)
@@ -181,7 +194,10 @@ export function createKnowledge (init: KnowledgeInit): Knowledge {
       pendingRemote = []
       remoteFlush = undefined
       await storeRemote(batch)
-    }).then(async () => { await applying })
+    }).then(async () => {
+      // Outside the queue: local changes and later batches do not wait for the engine.
+      if (backlog > maxEngineBacklog) await applying
+    })
     return remoteFlush
   }
 

@@ -49,7 +49,7 @@ export interface MemberInit {
   /** A program of the member's own, loaded (not sandboxed) once the stored knowledge is back. */
   program?: { file: string, text: string }
   log: MemberLog
-  /** Kb events that the sync protocol brought and this replica lacked, once stored and applied. */
+  /** Kb events that the sync protocol brought and this replica lacked, once stored (the engine may still be applying them). */
   onCaughtUp?: (events: readonly KbEvent[]) => void
 }
 
