@@ -42,7 +42,7 @@ export interface KnowledgeInit {
   onGap?: () => void
   /**
    * Ops stored but not yet applied by the engine beyond which `remote()` waits for the engine: the
-   * replica and the store run ahead of a slower engine (a catch-up), by this much at most. @default 50000
+   * replica and the store run ahead of a slower engine (a catch-up), by this much at most. @default 200000
    */
   maxEngineBacklog?: number
   now?: () => number
@@ -91,7 +91,7 @@ export interface PredicateCount {
 /** Ops given to the engine in one call; bounds one worker message. */
 const OPS_PER_CALL = 10_000
 const GAP_REPAIR_DELAY_MS = 250
-const MAX_ENGINE_BACKLOG = 50_000
+const MAX_ENGINE_BACKLOG = 200_000
 
 export function createKnowledge (init: KnowledgeInit): Knowledge {
   const { origin, replica, store, engine, channel } = init
