@@ -21,11 +21,9 @@ RUN useradd --uid 10001 --user-group --home-dir /nonexistent --no-create-home --
  && chown p2p:p2p /data
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
-COPY package.json tsconfig.json ./
-COPY core ./core
-COPY node ./node
-COPY signaller ./signaller
-COPY node-peer ./node-peer
+COPY package.json ./
+# Compiled on the host by `sh bootstrap.sh` (npm run build:node), as srv/www is built there.
+COPY dist ./dist
 COPY docker/entrypoint.sh /usr/local/bin/p2p-entrypoint
 VOLUME /data
 ENTRYPOINT ["/bin/sh", "/usr/local/bin/p2p-entrypoint"]

@@ -48,15 +48,22 @@ export async function rssMb (pid: number): Promise<number> {
 export interface Signaller { proc: Proc, port: number, http: number }
 
 /**
- * A TypeScript program as a process, like test/support's startTs. BENCH_PROFILE=DIR runs it with
- * --cpu-prof into DIR (one .cpuprofile per thread, worker threads included, written when the
- * process exits, e.g. on SIGTERM); open them in Chrome DevTools' Performance panel.
+ * A program as a process, like test/support's startTs. The signaller and the node peer run
+ * compiled, as their Docker images run them (dist/, built by `npm run bench` first); the bench's
+ * own helpers run from TypeScript. BENCH_PROFILE=DIR runs it with --cpu-prof into DIR (one
+ * .cpuprofile per thread, worker threads included, written when the process exits, e.g. on
+ * SIGTERM); open them in Chrome DevTools' Performance panel.
  */
 export function startProgram (name: string, script: string, args: string[]): Proc {
   const dir = process.env.BENCH_PROFILE
   const profile = dir === undefined || dir === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', dir]
-  return start(name, process.execPath, [...profile, '--import', 'tsx', join(ROOT, script), ...args])
+  const program = COMPILED_PROGRAMS.has(script)
+    ? [join(ROOT, 'dist', script.replace(/\.ts$/, '.js'))]
+    : ['--import', 'tsx', join(ROOT, script)]
+  return start(name, process.execPath, [...profile, ...program, ...args])
 }
+
+const COMPILED_PROGRAMS = new Set(['signaller/main.ts', 'node-peer/main.ts'])
 
 export async function startSignaller (deployment: Deployment, options: { dataDir?: string, port?: number } = {}): Promise<Signaller> {
   const port = options.port ?? await freePort()

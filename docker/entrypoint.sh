@@ -58,7 +58,7 @@ fi
 program=$1
 shift
 case "$program" in
-  signaller) exec node --import tsx signaller/main.ts "$@" ;;
-  node-peer) exec node --import tsx node-peer/main.ts "$@" ;;
+  signaller) exec node dist/signaller/main.js "$@" ;;
+  node-peer) exec node dist/node-peer/main.js "$@" ;;
   www) exec node scripts/www-server.ts "$@" ;;
 esac

@@ -1,6 +1,7 @@
 /**
  * The engine under Node.js: the worker runs node-peer/engine-worker.ts in a worker thread, and the
- * Prolog sources are read from disk next to core/engine/engine.ts.
+ * Prolog sources are read from disk next to core/engine/engine.ts (copied into dist/ by
+ * `npm run build:node`).
  *
  * @example
  * ```ts
@@ -20,13 +21,18 @@ import { createEngine, PROLOG_SOURCES } from '../core/engine/engine.ts'
 import type { Engine, EngineInit } from '../core/engine/engine.ts'
 import type { HostMessage, WorkerHandle, WorkerMessage } from '../core/engine/protocol.ts'
 
-const WORKER_URL = new URL('./engine-worker.ts', import.meta.url)
+/** Compiled (dist/, `npm run build:node`) this module is JavaScript, and so is its worker. */
+const COMPILED = import.meta.url.endsWith('.js')
+const WORKER_URL = new URL(COMPILED ? './engine-worker.js' : './engine-worker.ts', import.meta.url)
 /**
- * The worker is TypeScript. `execArgv: ['--import', 'tsx']` does not reach worker threads in
- * Node 20 ("Unknown file extension .ts"), so a one-line bootstrap registers tsx's loader in the
- * worker, then imports the entry; this works under `node --import tsx` and under vitest alike.
+ * From source the worker is TypeScript. `execArgv: ['--import', 'tsx']` does not reach worker
+ * threads in Node 20 ("Unknown file extension .ts"), so a one-line bootstrap registers tsx's
+ * loader in the worker, then imports the entry; this works under `node --import tsx` and under
+ * vitest alike.
  */
-const BOOTSTRAP = `import(${JSON.stringify(tsxEsmApi())}).then(tsx => { tsx.register(); return import(${JSON.stringify(WORKER_URL.href)}) })`
+const BOOTSTRAP = COMPILED
+  ? `import(${JSON.stringify(WORKER_URL.href)})`
+  : `import(${JSON.stringify(tsxEsmApi())}).then(tsx => { tsx.register(); return import(${JSON.stringify(WORKER_URL.href)}) })`
 
 export async function createNodeEngine (init: EngineInit = {}): Promise<Engine> {
   const sources = await Promise.all(PROLOG_SOURCES.map(async ({ name, url }) => ({ name, text: await readFile(url, 'utf8') })))

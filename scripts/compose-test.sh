@@ -132,7 +132,7 @@ checkout=$work/p2p-prolog # the compose project is named after this folder
 mkdir -p "$checkout"
 (cd "$repo" && git ls-files -z --cached --others --exclude-standard | xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' copy \
   | tar --null -T - -cf -) | tar -xf - -C "$checkout"
-phase "sh bootstrap.sh in $checkout (npm ci, identity, web page; log: $work/bootstrap.log)"
+phase "sh bootstrap.sh in $checkout (npm ci, identity, web page, dist; log: $work/bootstrap.log)"
 (cd "$checkout" && run_logged "$work/bootstrap.log" sh bootstrap.sh) || fail "bootstrap.sh failed: see above"
 grep '^bootstrap:' "$work/bootstrap.log" | sed 's/^/    /'
 

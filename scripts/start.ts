@@ -17,8 +17,10 @@ const WWW_PORT = 8080
 const children: ChildProcess[] = []
 let stopping = false
 
+/** Runs `script` with Node: a compiled .js as it is, TypeScript through tsx. */
 function run (name: string, script: string, args: string[] = []): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+  const program = script.endsWith('.js') ? [script] : ['--import', 'tsx', script]
+  const child = spawn(process.execPath, [...program, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
   const prefix = (stream: NodeJS.WritableStream) => (chunk: Buffer): void => {
     for (const line of chunk.toString().split('\n')) if (line !== '') stream.write(`[${name}] ${line}\n`)
   }
@@ -35,7 +37,13 @@ async function exited (child: ChildProcess): Promise<number> {
 const hasIdentity = await access(new URL('../.identity.json', import.meta.url)).then(() => true, () => false)
 if (!hasIdentity && await exited(run('identity', 'scripts/identity.ts')) !== 0) process.exit(1)
 
-for (const [name, script] of [['signaller', 'signaller/main.ts'], ['node-peer', 'node-peer/main.ts']]) {
+process.stdout.write('compiling the signaller and the node peer (npm run build:node)…\n')
+if (await exited(spawn('npm', ['run', '--silent', 'build:node'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] })) !== 0) {
+  process.stderr.write('the signaller and the node peer did not compile: see above\n')
+  process.exit(1)
+}
+
+for (const [name, script] of [['signaller', 'dist/signaller/main.js'], ['node-peer', 'dist/node-peer/main.js']]) {
   // Options given to npm start go to the node peer: `npm start -- --consult shared.pl`.
   const child = run(name, script, name === 'node-peer' ? ['--http-port', '9997', ...process.argv.slice(2)] : [])
   void exited(child).then((code) => {
