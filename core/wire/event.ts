@@ -150,11 +150,12 @@ export function decodeBatch (bytes: Uint8Array, limits?: Partial<EventLimits>): 
   }
   const items = guardBatch(bytes, resolved)
   const maps = decodeGuarded(bytes.subarray(SELF_DESCRIBED_PREFIX.length)) as unknown[]
+  const kept = ownBuffer(bytes)
   return maps.map((map, i) => {
     try {
       const { start, end, pairs } = items[i]
       const event = fromRaw(map, pairs, resolved)
-      wireBodies.set(event, bytes.slice(start, end))
+      wireBodies.set(event, kept.subarray(start, end))
       return event
     } catch (err) {
       if (err instanceof InvalidEventError) throw new InvalidEventError(err.reason, `event ${i}: ${err.message}`, { cause: err })
@@ -187,10 +188,18 @@ function guardBatch (bytes: Uint8Array, limits: EventLimits): Array<{ start: num
 /**
  * The bytes each event decoded from a batch came in: an event stored, forwarded or served again
  * is not encoded again (a catch-up of 100,000 events spent more time encoding than decoding).
- * Events are immutable, so the bytes stay true to the object. A copy, not a view: a view would
- * keep the whole frame the batch came in alive for as long as the event.
+ * Events are immutable, so the bytes stay true to the object. Views into the batch: a copy for
+ * each event took longer than decoding it.
  */
 const wireBodies = new WeakMap<WireEvent, Uint8Array>()
+
+/**
+ * The batch itself when it is most of its buffer, else a copy: views of it live as long as their
+ * events, and must not keep a much larger frame (a socket's read buffer) alive with them.
+ */
+function ownBuffer (bytes: Uint8Array): Uint8Array {
+  return bytes.byteLength * 2 >= bytes.buffer.byteLength ? bytes : bytes.slice()
+}
 
 /** An event's map without the prefix, as it appears inside a batch. */
 function encodeBody (event: WireEvent, limits: EventLimits): Uint8Array {
