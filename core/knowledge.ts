@@ -4,10 +4,11 @@
  * replica (the converging set of kb events, pure), the store (durable log) and the event channel
  * (gossip), with the sync protocol to catch up.
  *
- * Every kb event is stored before it leaves or reaches Prolog: a local change is published only
- * after its event is on disk (fsynced); a remote one is checked by the replica, written (not
- * fsynced: its origin holds it durably), and only then given to the engine. On start the store is replayed into the replica and the engine. A gap in an origin's sequence numbers
- * (gossip lost in a burst) starts a pull from the neighbours.
+ * A local change is published only after its event is on disk (fsynced): until then this disk is
+ * its only copy. A remote event is checked by the replica, then given to the engine and written
+ * (not fsynced) at the same time: its origin holds it durably, and sync gives back what a crash
+ * here loses. On start the store is replayed into the replica and the engine. A gap in an
+ * origin's sequence numbers (gossip lost in a burst) starts a pull from the neighbours.
  */
 import { eventIdHex, newEventId } from './wire/event.ts'
 import { isAtom, isCompound } from './wire/term.ts'
@@ -201,7 +202,7 @@ export function createKnowledge (init: KnowledgeInit): Knowledge {
     return remoteFlush
   }
 
-  /** Takes remote events into the replica and the store, and queues their engine call. */
+  /** Takes remote events into the replica, queues their engine call, and stores them. */
   async function storeRemote (events: readonly KbEvent[]): Promise<void> {
     const ops: KbOp[] = []
     const accepted: KbEvent[] = []
@@ -213,13 +214,14 @@ export function createKnowledge (init: KnowledgeInit): Knowledge {
       accepted.push(event)
       ops.push(...result.ops)
     }
-    // Only what the replica took is kept, so a replay takes exactly the same events again. No
-    // fsync: each of these events is on its origin's disk, and a write survives this process's
-    // crash; only a power loss can undo it, and the sync protocol then gets the events back. An
-    // fsync per event here, in every peer at once, had the disk serialise them (4 ms a write).
-    await store.append(accepted, { sync: false })
+    // The engine need not wait for the disk (2-4 ms a write with other processes writing): each
+    // of these events is on its origin's disk, and one this peer loses before it is written comes
+    // back by sync. For the same reason no fsync: a write survives this process's crash, and only
+    // a power loss can undo it. Only what the replica took is kept, so a replay takes exactly the
+    // same events again.
     inEngine(ops)
     if (replica.gaps().length > 0) scheduleGapRepair()
+    await store.append(accepted, { sync: false })
   }
 
   async function materialise (ops: KbOp[]): Promise<void> {

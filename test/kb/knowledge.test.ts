@@ -1,7 +1,7 @@
 /**
  * core/knowledge.ts with its real parts: a LevelDB store in a temporary directory and the
- * swipl-wasm engine, wrapped only to watch (and hold back) their calls. Remote events are stored
- * before the engine gets them; the next batch is stored while the engine applies the one before;
+ * swipl-wasm engine, wrapped only to watch (and hold back) their calls. Remote events go to the
+ * engine and the store together; the next batch is stored while the engine applies the one before;
  * remote() resolves once stored (and applied too when the engine is too far behind), settled()
  * once both are done; a restart replays the store into the
  * engine with one engine call at a time in flight while the next chunk is read.
@@ -130,7 +130,7 @@ describe('knowledge', () => {
     await second
     await knowledge.settled()
     expect(await engineCount('second')).toBe(3_000n)
-    expect(log).toStrictEqual(['append first', 'stored first', 'apply first', 'append second', 'stored second', 'applied first', 'apply second', 'applied second'])
+    expect(log).toStrictEqual(['append first', 'apply first', 'stored first', 'append second', 'stored second', 'applied first', 'apply second', 'applied second'])
     expect(await storedCount(store)).toBe(6_000)
     expect(knowledge.summary()).toMatchObject({ clauses: 6_000, events: 6_000 })
     await store.close()
