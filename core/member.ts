@@ -115,13 +115,10 @@ export async function createMember (init: MemberInit): Promise<Member> {
     onError: (from, err) => { log.warn(`sync with ${from} failed: ${err.message ?? String(err)}`) }
   })
   sync = synced
-  const engine = await starting.catch(async (err: unknown) => { await synced.stop(); throw err })
-  if (init.program !== undefined) {
-    const { file, text } = init.program
-    await engine.consult(text, { source: file }).catch((err: Error) => {
-      throw new Error(`cannot load ${file}: ${err.message}`)
-    })
-  }
+  const engine = await readyEngine(starting, init.program).catch(async (err: unknown) => {
+    await synced.stop()
+    throw err
+  })
   peer = createPeer({
     origin,
     channel,
@@ -147,4 +144,14 @@ export async function createMember (init: MemberInit): Promise<Member> {
       await store.close()
     }
   }
+}
+
+/** The engine once it is up, with the member's own program loaded. */
+async function readyEngine (starting: Promise<Engine>, program: MemberInit['program']): Promise<Engine> {
+  const engine = await starting
+  if (program === undefined) return engine
+  await engine.consult(program.text, { source: program.file }).catch((err: Error) => {
+    throw new Error(`cannot load ${program.file}: ${err.message}`)
+  })
+  return engine
 }

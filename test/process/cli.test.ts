@@ -1,8 +1,9 @@
 /**
- * The command lines: `--help`, one clear line for each bad option, a signaller that cannot be
- * reached, and the signaller's status endpoints and logs.
+ * The command lines: `--help`, one clear line for each bad option, a program that does not load,
+ * a signaller that cannot be reached, and the signaller's status endpoints and logs.
  */
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { freePort, getJson, makeDeployment, startTs } from '../support/processes.ts'
 
@@ -26,6 +27,15 @@ describe('node-peer command line', () => {
     expect(await proc.exited).toBeGreaterThan(0)
     expect(proc.lines.filter(l => l !== '')).toHaveLength(1)
     expect(proc.lines[0]).toMatch(message)
+  })
+
+  it('stops, naming the file and the error, when its --consult program does not load', async () => {
+    const deployment = await makeDeployment(await freePort())
+    const program = join(deployment.dir, 'bad.pl')
+    await writeFile(program, 'likes(a, b.\n')
+    const proc = startTs('node-peer bad program', 'node-peer/main.ts', ['--identity', deployment.identity, '--peers', deployment.peers, '--port', '0', '--data-dir', `${deployment.dir}/data`, '--consult', program])
+    expect(await proc.exited).toBeGreaterThan(0)
+    expect(proc.lines).toContainEqual(expect.stringMatching(/cannot load .*bad\.pl: .*Syntax error/))
   })
 
   it('says which signaller it cannot reach and keeps trying', async () => {
