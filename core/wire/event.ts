@@ -186,10 +186,11 @@ function guardBatch (bytes: Uint8Array, limits: EventLimits): Array<{ start: num
 }
 
 /**
- * The bytes each event decoded from a batch came in: an event stored, forwarded or served again
- * is not encoded again (a catch-up of 100,000 events spent more time encoding than decoding).
- * Events are immutable, so the bytes stay true to the object. Views into the batch: a copy for
- * each event took longer than decoding it.
+ * The bytes of each event in a batch, as it was decoded from one or first encoded into one: an
+ * event stored, published or served again is not encoded again (a catch-up of 100,000 events
+ * spent more time encoding than decoding; a local change is stored, then published). Events are
+ * immutable, so the bytes stay true to the object. Decoded bytes are views into their batch: a
+ * copy for each event took longer than decoding it.
  */
 const wireBodies = new WeakMap<WireEvent, Uint8Array>()
 
@@ -203,7 +204,11 @@ function ownBuffer (bytes: Uint8Array): Uint8Array {
 
 /** An event's map without the prefix, as it appears inside a batch. */
 function encodeBody (event: WireEvent, limits: EventLimits): Uint8Array {
-  const body = wireBodies.get(event) ?? encodeMap(toRaw(event, limits), false)
+  let body = wireBodies.get(event)
+  if (body === undefined) {
+    body = encodeMap(toRaw(event, limits), false)
+    wireBodies.set(event, body)
+  }
   requireEventSize(SELF_DESCRIBED_PREFIX.length + body.length, limits)
   return body
 }

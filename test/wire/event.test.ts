@@ -48,6 +48,13 @@ describe('events', () => {
     expect(hex(encodeBatch([{ ...events[0] }]))).toBe(canonical) // a new object is encoded afresh
   })
 
+  it('encodes an event into batches once: a second batch reuses its bytes without reading its fields', () => {
+    const event = message()
+    const first = hex(encodeBatch([event]))
+    Object.defineProperty(event, 'term', { get: () => { throw new Error('read again') } })
+    expect(hex(encodeBatch([event]))).toBe(first)
+  })
+
   it('starts every event and batch with d9 d9 f7', () => {
     expect(isCborPayload(encodeEvent(message()))).toBe(true)
     expect(isCborPayload(encodeBatch([]))).toBe(true)
