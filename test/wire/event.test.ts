@@ -88,12 +88,16 @@ describe('events', () => {
     expect(text).toContain('"t": [1732380000000, 70000]')
   })
 
-  it('returns ids that are copies, not views of the input', () => {
+  it('returns ids that never keep a larger buffer alive: views of the event\'s own bytes, copied out of a big frame', () => {
     const bytes = encodeEvent({ kind: 'reply', id: newEventId(), hlc: { wall: 1, counter: 2 }, origin, request: newEventId(), term: 'x' })
-    const reply = decodeEvent(bytes)
-    expect(reply.id.buffer).not.toBe(bytes.buffer)
-    expect(reply.id.byteLength).toBe(reply.id.buffer.byteLength)
-    expect(reply.kind === 'reply' && reply.request.buffer !== bytes.buffer).toBe(true)
+    const frame = new Uint8Array(64 * 1024)
+    frame.set(bytes, 1000)
+    const reply = decodeEvent(frame.subarray(1000, 1000 + bytes.length))
+    expect(reply.id.buffer).not.toBe(frame.buffer)
+    expect(reply.id.buffer.byteLength).toBe(bytes.length)
+    expect(reply.kind === 'reply' && reply.request.buffer === reply.id.buffer).toBe(true)
+    const [inBatch] = decodeBatch(((batch) => { const big = new Uint8Array(64 * 1024); big.set(batch); return big.subarray(0, batch.length) })(encodeBatch([reply])))
+    expect(inBatch.id.buffer.byteLength).toBeLessThan(1024)
   })
 
   it('returns fresh arrays from the encoders (cbor-x reuses its buffer)', () => {
