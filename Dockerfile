@@ -22,7 +22,7 @@ RUN useradd --uid 10001 --user-group --home-dir /nonexistent --no-create-home --
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
-# Compiled on the host by `sh bootstrap.sh` (npm run build:node), as srv/www is built there.
+# Bundled on the host by `sh bootstrap.sh` (npm run build:node), as srv/www is built there.
 COPY dist ./dist
 COPY docker/entrypoint.sh /usr/local/bin/p2p-entrypoint
 VOLUME /data

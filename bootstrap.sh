@@ -8,7 +8,7 @@
 #   3. writes .env, which docker-compose reads: DOMAIN, and the TLS settings when given;
 #   4. builds the web page into srv/www, with the public part of the identity (the network's
 #      name) and the signallers; never the secret;
-#   5. compiles the signaller and the node peer into dist/ (what their Docker image runs).
+#   5. bundles the signaller and the node peer into dist/ (what their Docker image runs).
 # Then: docker-compose -f docker-compose-signaller.yml up -d, and -f docker-compose-client.yml.
 #
 # Usage: [DOMAIN=example.org] [CERT_DIR=... CERT_FILE=... KEY_FILE=...] [NODE_NAME=...] sh bootstrap.sh [--force]
@@ -103,9 +103,9 @@ mkdir -p certs
 say "building the web page into srv/www (npm run build:www)…"
 npm run --silent build:www || fail "the web page did not build: see above"
 
-# 5. The signaller and the node peer, compiled.
-say "compiling the signaller and the node peer into dist (npm run build:node)…"
-npm run --silent build:node || fail "the signaller and the node peer did not compile: see above"
+# 5. The signaller and the node peer, bundled.
+say "bundling the signaller and the node peer into dist (npm run build:node)…"
+npm run --silent build:node || fail "the signaller and the node peer did not build: see above"
 say "done. Next, everything on this machine without Docker: npm start"
 say "      or with Docker: docker-compose -f docker-compose-signaller.yml up -d   (on the signaller's host)"
 say "      then: docker-compose -f docker-compose-client.yml up -d      (where the node peer and the page run)"

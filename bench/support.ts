@@ -49,7 +49,7 @@ export interface Signaller { proc: Proc, port: number, http: number }
 
 /**
  * A program as a process, like test/support's startTs. The signaller and the node peer run
- * compiled, as their Docker images run them (dist/, built by `npm run bench` first); the bench's
+ * bundled, as their Docker images run them (dist/, built by `npm run bench` first); the bench's
  * own helpers run from TypeScript. BENCH_PROFILE=DIR runs it with --cpu-prof into DIR (one
  * .cpuprofile per thread, worker threads included, written when the process exits, e.g. on
  * SIGTERM); open them in Chrome DevTools' Performance panel.

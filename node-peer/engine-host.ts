@@ -1,7 +1,7 @@
 /**
  * The engine under Node.js: the worker runs node-peer/engine-worker.ts in a worker thread, and the
- * Prolog sources are read from disk next to core/engine/engine.ts (copied into dist/ by
- * `npm run build:node`).
+ * Prolog sources are read from disk next to core/engine/engine.ts (bundled by `npm run build:node`,
+ * next to the bundle: dist/node-peer/).
  *
  * @example
  * ```ts
@@ -21,7 +21,7 @@ import { createEngine, PROLOG_SOURCES } from '../core/engine/engine.ts'
 import type { Engine, EngineInit } from '../core/engine/engine.ts'
 import type { HostMessage, WorkerHandle, WorkerMessage } from '../core/engine/protocol.ts'
 
-/** Compiled (dist/, `npm run build:node`) this module is JavaScript, and so is its worker. */
+/** Bundled (dist/, `npm run build:node`) this module is JavaScript, and so is its worker. */
 const COMPILED = import.meta.url.endsWith('.js')
 const WORKER_URL = new URL(COMPILED ? './engine-worker.js' : './engine-worker.ts', import.meta.url)
 /**

@@ -17,7 +17,7 @@ const WWW_PORT = 8080
 const children: ChildProcess[] = []
 let stopping = false
 
-/** Runs `script` with Node: a compiled .js as it is, TypeScript through tsx. */
+/** Runs `script` with Node: a bundled .js as it is, TypeScript through tsx. */
 function run (name: string, script: string, args: string[] = []): ChildProcess {
   const program = script.endsWith('.js') ? [script] : ['--import', 'tsx', script]
   const child = spawn(process.execPath, [...program, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -37,9 +37,9 @@ async function exited (child: ChildProcess): Promise<number> {
 const hasIdentity = await access(new URL('../.identity.json', import.meta.url)).then(() => true, () => false)
 if (!hasIdentity && await exited(run('identity', 'scripts/identity.ts')) !== 0) process.exit(1)
 
-process.stdout.write('compiling the signaller and the node peer (npm run build:node)…\n')
+process.stdout.write('bundling the signaller and the node peer (npm run build:node)…\n')
 if (await exited(spawn('npm', ['run', '--silent', 'build:node'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] })) !== 0) {
-  process.stderr.write('the signaller and the node peer did not compile: see above\n')
+  process.stderr.write('the signaller and the node peer did not build: see above\n')
   process.exit(1)
 }
 
