@@ -87,6 +87,13 @@ export interface BrowserPeer extends PeerView {
 const EVENT_HISTORY = 200
 /** How often each connection is pinged (libp2p's connection monitor) for links()' round trips. */
 const PING_INTERVAL_MS = 5_000
+/**
+ * How long a ping may take before the monitor closes the connection (libp2p: 5 s at least). A
+ * ping over WebRTC opens a data channel first, and a page on a busy machine can take longer than
+ * that: a test saw the pages' direct link closed ("Close called") while the machine was loaded.
+ * A dead link still goes: the peer connection's own state says so too.
+ */
+const PING_MIN_TIMEOUT_MS = 15_000
 
 const consoleLog: MemberLog = {
   warn: (text) => { console.warn(text) },
@@ -126,7 +133,7 @@ export async function createBrowserPeer (init: BrowserPeerInit): Promise<Browser
       addressDialTimeout: 8_000,
       dialTimeout: 30_000
     },
-    connectionMonitor: { pingInterval: PING_INTERVAL_MS },
+    connectionMonitor: { pingInterval: PING_INTERVAL_MS, pingTimeout: { minTimeout: PING_MIN_TIMEOUT_MS } },
     services: {
       identify: identify(),
       ping: ping(),
