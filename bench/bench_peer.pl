@@ -9,7 +9,8 @@
       its console, the bench asserts bench_keep_stamps first: the stamps are then kept as
       bench_stamp(Name, N, SentMicros, NowMicros) facts for the bench to collect.
     - lat_msg/2 (message latency): a listen/2 handler, which runs when a network message is
-      delivered to this engine (broadcast/1); it prints  heard N SentMicros NowMicros.
+      delivered to this engine (broadcast/1); it prints  heard N SentMicros NowMicros  (in a
+      page that keeps stamps: bench_stamp(lat_msg, N, SentMicros, NowMicros)).
     - tp/2 (throughput) and seed/2 (catch-up) are only counted (the peer's /healthz).
     - broadcast_request(bench_count(Name, Arity, Count)) answers how many clauses this engine
       holds for Name/Arity (the catch-up step asks it through the UDP bridge).
@@ -62,8 +63,11 @@ bench_stamp_out(Name, N, Sent, Now) :-
 
 bench_heard(N, Sent) :-
     bench_now(Now),
-    format("heard ~w ~w ~w~n", [N, Sent, Now]),
-    flush_output.
+    (   bench_keep_stamps
+    ->  assertz(bench_stamp(lat_msg, N, Sent, Now))
+    ;   format("heard ~w ~w ~w~n", [N, Sent, Now]),
+        flush_output
+    ).
 
 bench_count(Name, Arity, Count) :-
     atom(Name),

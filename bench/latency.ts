@@ -18,7 +18,7 @@ import { eventTopic } from '../core/net/constants.ts'
 import { isCompound } from '../core/wire/term.ts'
 import { startLightClient } from './light-client.ts'
 import { RespClient, redisAvailable, startRedis } from './redis.ts'
-import { NETWORK, nowMicros, paced, progress, stats } from './support.ts'
+import { machineBusy, NETWORK, nowMicros, paced, progress, stats } from './support.ts'
 import type { Figure, Floor } from './figure.ts'
 import type { Pair } from './support.ts'
 import type { Proc } from '../test/support/processes.ts'
@@ -68,11 +68,14 @@ export async function latency (pair: Pair): Promise<Figure[]> {
     })
     const fromA = pair.a.proc.lines.length
     let kb: Delays
+    let kbBusy: number
     try {
       await eventually(() => client.libp2p.services.pubsub.getSubscribers(eventTopic(NETWORK)).length > 0, { timeout: 20_000 })
-      kb = await throughPeer(pair.b.proc, /^applied lat (\d+) (\d+) (\d+)$/, (i, t) => {
+      const run = await machineBusy(async () => await throughPeer(pair.b.proc, /^applied lat (\d+) (\d+) (\d+)$/, (i, t) => {
         sender.send(`%-prolog-\nsend(assert(lat(${i},${t})))`, pair.a.port, GROUP)
-      }, KB_FIRST)
+      }, KB_FIRST))
+      kb = run.result
+      kbBusy = run.busy
     } finally {
       await client.stop()
     }
@@ -80,7 +83,7 @@ export async function latency (pair: Pair): Promise<Figure[]> {
     const atA = summary(pair.a.proc.lines.slice(fromA).map(l => l.match(/^applied lat (\d+) (\d+) (\d+)$/))
       .filter(m => m !== null && measured(Number(m[1]))).map(m => (Number((m as RegExpMatchArray)[3]) - Number((m as RegExpMatchArray)[2])) / 1000))
     const atSignaller = summary([...probe.entries()].filter(([n]) => measured(n)).map(([, d]) => d))
-    progress(`  median ${kb.median.toFixed(3)} ms (asserted in A's engine after ${atA.median.toFixed(3)} ms, out of the signaller after ${atSignaller.median.toFixed(3)} ms)`)
+    progress(`  median ${kb.median.toFixed(3)} ms (asserted in A's engine after ${atA.median.toFixed(3)} ms, out of the signaller after ${atSignaller.median.toFixed(3)} ms; the machine ${Math.round(kbBusy * 100)} % busy)`)
     progress('datagram send(lat_msg(N,T)) into A → B\'s listen/2 handler')
     const message = await throughPeer(pair.b.proc, /^heard (\d+) (\d+) (\d+)$/, (i, t) => {
       sender.send(`%-prolog-\nsend(lat_msg(${i},${t}))`, pair.a.port, GROUP)
@@ -97,7 +100,7 @@ export async function latency (pair: Pair): Promise<Figure[]> {
     const floor = floorOf('raw UDP multicast one-way, loopback', raw)
     const reference = redis === undefined ? undefined : floorOf('Redis 7 pub/sub, PUBLISH → subscriber via redis-server', redis)
     return [
-      { name: 'datagram → 2nd node peer\'s replica (assert, 200/s)', unit: 'ms', ...kb, floor, reference, note: `send(assert(lat(N,T))) into node peer A's group; stamped by a prolog_listen/2 closure in node peer B's engine when the clause is asserted there (after B stored the event). On the way: asserted in A's engine after a median ${atA.median.toFixed(2)} ms (p99 ${atA.p99.toFixed(2)}), out of the signaller (a light libp2p client's view) after ${atSignaller.median.toFixed(2)} ms (p99 ${atSignaller.p99.toFixed(2)})`, detail: { assertedInA: atA, outOfSignaller: atSignaller } },
+      { name: 'datagram → 2nd node peer\'s replica (assert, 200/s)', unit: 'ms', ...kb, floor, reference, note: `send(assert(lat(N,T))) into node peer A's group; stamped by a prolog_listen/2 closure in node peer B's engine when the clause is asserted there (after B stored the event). On the way: asserted in A's engine after a median ${atA.median.toFixed(2)} ms (p99 ${atA.p99.toFixed(2)}), out of the signaller (a light libp2p client's view) after ${atSignaller.median.toFixed(2)} ms (p99 ${atSignaller.p99.toFixed(2)}). The machine (both cores, every process) was ${Math.round(kbBusy * 100)} % busy meanwhile`, detail: { assertedInA: atA, outOfSignaller: atSignaller, machineBusy: kbBusy } },
       { name: 'datagram → 2nd node peer\'s listen/2 (message, 200/s)', unit: 'ms', ...message, floor, reference, note: 'send(lat_msg(N,T)) into A\'s group; stamped by a listen/2 handler in B\'s engine' },
       { name: 'datagram → stock swipl on 2nd peer\'s group (200/s)', unit: 'ms', ...remote, floor: floorOf('the same datagrams straight into that group (UDP + swipl\'s decoding)', direct), reference, note: 'through A, the signaller and B\'s bridge to a stock swipl\'s listen/2 (bench/latency_listener.pl)' }
     ]

@@ -37,6 +37,23 @@ export function nowMicros (): number {
 
 export const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
+/**
+ * How busy the whole machine (every core, every process) was while `work` ran, 0..1, from the
+ * first line of /proc/stat: whether a figure was measured on a saturated machine.
+ */
+export async function machineBusy<T> (work: () => Promise<T>): Promise<{ result: T, busy: number }> {
+  const before = await cpuTimes()
+  const result = await work()
+  const after = await cpuTimes()
+  const total = after.total - before.total
+  return { result, busy: total > 0 ? 1 - (after.idle - before.idle) / total : 0 }
+}
+
+async function cpuTimes (): Promise<{ idle: number, total: number }> {
+  const fields = (await readFile('/proc/stat', 'utf8')).split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
+  return { idle: fields[3] + fields[4], total: fields.reduce((sum, n) => sum + n, 0) } // idle + iowait
+}
+
 /** Resident set size of a process in MB (VmRSS of /proc/PID/status; worker threads included). */
 export async function rssMb (pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8')
