@@ -206,14 +206,18 @@ export function createKnowledge (init: KnowledgeInit): Knowledge {
   async function storeRemote (events: readonly KbEvent[]): Promise<void> {
     const ops: KbOp[] = []
     const accepted: KbEvent[] = []
+    const time = now()
     for (const event of events) {
-      const result = replica.apply(event, now())
-      count(`remote_${result.status === 'refused' ? `refused_${result.reason}` : result.status}`)
-      if (result.status !== 'applied') continue
+      const result = replica.apply(event, time)
+      if (result.status !== 'applied') {
+        count(result.status === 'refused' ? `remote_refused_${result.reason}` : 'remote_duplicate')
+        continue
+      }
       init.clock.observe(event.hlc)
       accepted.push(event)
-      ops.push(...result.ops)
+      for (const op of result.ops) ops.push(op)
     }
+    if (accepted.length > 0) count('remote_applied', accepted.length)
     // The engine need not wait for the disk (2-4 ms a write with other processes writing): each
     // of these events is on its origin's disk, and one this peer loses before it is written comes
     // back by sync. For the same reason no fsync: a write survives this process's crash, and only

@@ -131,8 +131,16 @@ function hlc (value: unknown): Hlc {
   return { wall: safeUint(value[0], 't'), counter: safeUint(value[1], 't') }
 }
 
+/**
+ * The last origin decoded, checked against these limits: a batch (and a catch-up) names the same
+ * origin in event after event, and each event would otherwise keep a copy of it of its own.
+ */
+let lastOrigin: { text: string, maxBytes: number } | undefined
+
 function origin (value: unknown, limits: EventLimits): string {
+  if (lastOrigin !== undefined && value === lastOrigin.text && limits.maxOriginBytes === lastOrigin.maxBytes) return lastOrigin.text
   if (!isOrigin(value, limits)) rejection('bad-field', `"o" must be a text of 1 to ${limits.maxOriginBytes} bytes`)
+  lastOrigin = { text: value, maxBytes: limits.maxOriginBytes }
   return value
 }
 
