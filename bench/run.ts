@@ -2,7 +2,8 @@
  * `npm run bench`: measures the figures of issue 6 on the Node side, prints a table and writes
  * bench/results.json. Runs inside a private network namespace (test/netns.sh), so its multicast
  * stays on this machine. Progress goes to stderr; every process a step starts is ended when it
- * is done, pass or fail.
+ * is done, pass or fail, and the next step waits (up to 15 s) for a second in which the machine
+ * is quiet.
  *
  *   npm run bench                       every step
  *   npm run bench -- latency engine     only these steps (results.json then holds only them)
@@ -18,7 +19,7 @@ import { engineFigures } from './engine.ts'
 import { latency } from './latency.ts'
 import { signallerMemory } from './memory.ts'
 import { scale } from './scale.ts'
-import { startPair } from './support.ts'
+import { settle, startPair } from './support.ts'
 import { throughput } from './throughput.ts'
 import { wireBatch } from './wire-batch.ts'
 import type { Failure, Figure } from './figure.ts'
@@ -59,7 +60,7 @@ if (unknown.length > 0) {
 const figures: Figure[] = []
 const failures: Failure[] = []
 /** The machine's 1-minute load average around each step: other work on it skews every figure. */
-const load: Array<{ step: string, seconds: number, loadBefore: number, loadAfter: number }> = []
+const load: Array<{ step: string, seconds: number, loadBefore: number, loadAfter: number, busyBefore: number }> = []
 const began = performance.now()
 const stop = (): void => { killAll(); process.exit(130) }
 process.once('SIGINT', stop)
@@ -67,9 +68,11 @@ process.once('SIGTERM', stop)
 try {
   for (const [name, measure] of steps) {
     if (wanted.length > 0 && !wanted.includes(name)) continue
+    const settled = performance.now()
+    const busy = await settle()
     const stepBegan = performance.now()
     const loadBefore = loadavg()[0]
-    process.stderr.write(`bench: ${name}... (load average ${loadBefore.toFixed(1)} on ${cpus().length} cores)\n`)
+    process.stderr.write(`bench: ${name}... (load average ${loadBefore.toFixed(1)} on ${cpus().length} cores; waited ${((stepBegan - settled) / 1000).toFixed(1)} s for a quiet second: ${Math.round(busy * 100)} % busy)\n`)
     try {
       figures.push(...await measure())
     } catch (err) {
@@ -80,7 +83,7 @@ try {
       killAll()
     }
     const seconds = Math.round((performance.now() - stepBegan) / 1000)
-    load.push({ step: name, seconds, loadBefore, loadAfter: loadavg()[0] })
+    load.push({ step: name, seconds, loadBefore, loadAfter: loadavg()[0], busyBefore: busy })
     process.stderr.write(`bench: ${name} took ${seconds} s (load average ${loadavg()[0].toFixed(1)})\n`)
   }
 } finally {

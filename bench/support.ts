@@ -49,6 +49,18 @@ export async function machineBusy<T> (work: () => Promise<T>): Promise<{ result:
   return { result, busy: total > 0 ? 1 - (after.idle - before.idle) / total : 0 }
 }
 
+/**
+ * Waits, up to `maxMs`, for a second in which the machine is at most `idleBelow` busy: the
+ * processes of the step before (a browser exiting, the kernel writing their files back) must not
+ * be measured with the next. Resolves with how busy the last second was.
+ */
+export async function settle (idleBelow = 0.15, maxMs = 15_000): Promise<number> {
+  const until = performance.now() + maxMs
+  let busy = 1
+  while (performance.now() < until && (busy = (await machineBusy(async () => { await sleep(1_000) })).busy) > idleBelow) {}
+  return busy
+}
+
 async function cpuTimes (): Promise<{ idle: number, total: number }> {
   const fields = (await readFile('/proc/stat', 'utf8')).split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
   return { idle: fields[3] + fields[4], total: fields.reduce((sum, n) => sum + n, 0) } // idle + iowait
