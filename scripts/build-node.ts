@@ -17,10 +17,11 @@ const out = `${root}dist`
 
 /**
  * Left to node_modules: packages that load files of their own from beside their code
- * (classic-level's native addon, swipl-wasm's .wasm), and ws's optional native helpers, which ws
- * does without when they are not installed.
+ * (classic-level's native addon, swipl-wasm's .wasm, cbor-extract's native string reader, which
+ * cbor-x does without, silently and slower, when it cannot load it), and ws's optional native
+ * helpers, which ws does without when they are not installed.
  */
-const EXTERNAL = ['classic-level', 'swipl-wasm', 'bufferutil', 'utf-8-validate']
+const EXTERNAL = ['classic-level', 'swipl-wasm', 'cbor-extract', 'bufferutil', 'utf-8-validate']
 
 await rm(out, { recursive: true, force: true })
 await build({
