@@ -210,10 +210,11 @@ function keepBody (event: WireEvent, body: Uint8Array): void {
 
 /**
  * The batch itself when it is most of its buffer, else a copy: views of it live as long as their
- * events, and must not keep a much larger frame (a socket's read buffer) alive with them.
+ * events, and must not keep a much larger frame (a socket's read buffer) alive with them. A copy
+ * by the Uint8Array constructor: a Node Buffer's slice() is a view.
  */
 function ownBuffer (bytes: Uint8Array): Uint8Array {
-  return bytes.byteLength * 2 >= bytes.buffer.byteLength ? bytes : bytes.slice()
+  return bytes.byteLength * 2 >= bytes.buffer.byteLength ? bytes : new Uint8Array(bytes)
 }
 
 /** An event's map without the prefix, as it appears inside a batch. */

@@ -98,6 +98,12 @@ describe('events', () => {
     expect(reply.kind === 'reply' && reply.request.buffer === reply.id.buffer).toBe(true)
     const [inBatch] = decodeBatch(((batch) => { const big = new Uint8Array(64 * 1024); big.set(batch); return big.subarray(0, batch.length) })(encodeBatch([reply])))
     expect(inBatch.id.buffer.byteLength).toBeLessThan(1024)
+    // A Node Buffer, as sockets give them: its slice() is a view, not a copy.
+    const socketRead = Buffer.alloc(64 * 1024)
+    socketRead.set(bytes, 1000)
+    const fromBuffer = decodeEvent(socketRead.subarray(1000, 1000 + bytes.length))
+    expect(fromBuffer.id.buffer.byteLength).toBe(bytes.length)
+    expect(Object.getPrototypeOf(fromBuffer.id)).toBe(Uint8Array.prototype)
   })
 
   it('returns fresh arrays from the encoders (cbor-x reuses its buffer)', () => {
