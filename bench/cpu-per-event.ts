@@ -9,9 +9,9 @@
  *
  *   sh test/netns.sh node --import tsx bench/cpu-per-event.ts [SIZE] [RATE] [COUNT]
  */
-import { readdir, readFile } from 'node:fs/promises'
+import { readdir } from 'node:fs/promises'
 import { multicastSender } from '../test/support/processes.ts'
-import { healthz, machineBusy, paced, sleep, startPair } from './support.ts'
+import { cpuSeconds, healthz, machineBusy, paced, sleep, startPair } from './support.ts'
 import type { Pair } from './support.ts'
 
 const SIZE = Number(process.argv[2] ?? 1024)
@@ -19,17 +19,14 @@ const RATE = Number(process.argv[3] ?? 2000)
 const COUNT = Number(process.argv[4] ?? 10_000)
 const WARM_UP = 10_000
 const MESSAGES = process.env.KIND === 'message'
-const CLOCK_TICKS_PER_SECOND = 100
 const GROUP = '239.0.0.2'
 
 /** CPU seconds of each thread of a process, by thread id. */
 async function threadSeconds (pid: number): Promise<Map<number, number>> {
   const seconds = new Map<number, number>()
   for (const tid of await readdir(`/proc/${pid}/task`)) {
-    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => '')
-    if (stat === '') continue // the thread ended
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    seconds.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND)
+    const used = await cpuSeconds(`/proc/${pid}/task/${tid}/stat`)
+    if (used !== undefined) seconds.set(Number(tid), used)
   }
   return seconds
 }

@@ -57,7 +57,10 @@ export async function machineBusy<T> (work: () => Promise<T>): Promise<{ result:
 export async function settle (idleBelow = 0.15, maxMs = 15_000): Promise<number> {
   const until = performance.now() + maxMs
   let busy = 1
-  while (performance.now() < until && (busy = (await machineBusy(async () => { await sleep(1_000) })).busy) > idleBelow) {}
+  while (performance.now() < until) {
+    busy = (await machineBusy(async () => { await sleep(1_000) })).busy
+    if (busy <= idleBelow) break
+  }
   return busy
 }
 
@@ -65,6 +68,19 @@ async function cpuTimes (): Promise<{ idle: number, total: number }> {
   const fields = (await readFile('/proc/stat', 'utf8')).split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
   return { idle: fields[3] + fields[4], total: fields.reduce((sum, n) => sum + n, 0) } // idle + iowait
 }
+
+/**
+ * User + system CPU seconds so far of a process (`/proc/PID/stat`) or of one of its threads
+ * (`/proc/PID/task/TID/stat`): fields 14 and 15, in clock ticks of 1/100 s. Undefined once it ended.
+ */
+export async function cpuSeconds (statFile: string): Promise<number | undefined> {
+  const stat = await readFile(statFile, 'utf8').catch(() => undefined)
+  if (stat === undefined) return undefined
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND
+}
+
+const CLOCK_TICKS_PER_SECOND = 100
 
 /** Resident set size of a process in MB (VmRSS of /proc/PID/status; worker threads included). */
 export async function rssMb (pid: number): Promise<number> {

@@ -11,12 +11,9 @@
  *   node --import tsx bench/tcp-echo.ts [RATE] [COUNT]
  */
 import { fork } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
 import { connect, createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { sleep, stats } from './support.ts'
-
-const CLOCK_TICKS_PER_SECOND = 100
+import { cpuSeconds, sleep, stats } from './support.ts'
 
 if (process.argv[2] === 'echo') {
   const server = createServer({ noDelay: true }, (socket) => { socket.on('data', (data) => { socket.write(data) }) })
@@ -30,7 +27,8 @@ if (process.argv[2] === 'echo') {
   await new Promise(resolve => socket.once('connect', resolve))
   const message = Buffer.alloc(200, 1)
   const roundTrips: number[] = []
-  const echoBefore = await cpuSeconds(child.pid as number)
+  const echoStat = `/proc/${child.pid as number}/stat`
+  const echoBefore = await cpuSeconds(echoStat) ?? 0
   const before = process.cpuUsage()
   for (let i = 0; i < count; i++) {
     const sent = performance.now()
@@ -41,18 +39,11 @@ if (process.argv[2] === 'echo') {
     await sleep(1000 / rate)
   }
   const used = process.cpuUsage(before)
-  const echoUsed = await cpuSeconds(child.pid as number) - echoBefore
+  const echoUsed = (await cpuSeconds(echoStat) ?? echoBefore) - echoBefore
   const rtt = stats(roundTrips)
   console.log(`TCP echo on loopback, 200 B, ${rate}/s: round trip median ${rtt.median.toFixed(3)} ms, p99 ${rtt.p99.toFixed(3)} ms; ` +
     `CPU per round trip: sender ${((used.user + used.system) / count).toFixed(0)} µs (of it system ${(used.system / count).toFixed(0)}), ` +
     `echo ${(echoUsed * 1e6 / count).toFixed(0)} µs (timers and event loop included)`)
   socket.destroy()
   child.kill()
-}
-
-/** User + system CPU seconds of a process so far (/proc/PID/stat, fields 14 and 15). */
-async function cpuSeconds (pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND
 }

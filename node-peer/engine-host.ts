@@ -22,15 +22,15 @@ import type { Engine, EngineInit } from '../core/engine/engine.ts'
 import type { HostMessage, WorkerHandle, WorkerMessage } from '../core/engine/protocol.ts'
 
 /** Bundled (dist/, `npm run build:node`) this module is JavaScript, and so is its worker. */
-const COMPILED = import.meta.url.endsWith('.js')
-const WORKER_URL = new URL(COMPILED ? './engine-worker.js' : './engine-worker.ts', import.meta.url)
+const BUNDLED = import.meta.url.endsWith('.js')
+const WORKER_URL = new URL(BUNDLED ? './engine-worker.js' : './engine-worker.ts', import.meta.url)
 /**
  * From source the worker is TypeScript. `execArgv: ['--import', 'tsx']` does not reach worker
  * threads in Node 20 ("Unknown file extension .ts"), so a one-line bootstrap registers tsx's
  * loader in the worker, then imports the entry; this works under `node --import tsx` and under
  * vitest alike.
  */
-const BOOTSTRAP = COMPILED
+const BOOTSTRAP = BUNDLED
   ? `import(${JSON.stringify(WORKER_URL.href)})`
   : `import(${JSON.stringify(tsxEsmApi())}).then(tsx => { tsx.register(); return import(${JSON.stringify(WORKER_URL.href)}) })`
 
